@@ -1,0 +1,131 @@
+#include "store/migrator.h"
+
+#include "common/crypto.h"
+
+#include <pqxx/pqxx>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+namespace capi::store {
+namespace {
+
+constexpr long long kMigrationLockKey = 0x6361706952454321;  // "capiREC!"
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read migration " + path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void ensureTable(pqxx::connection& c) {
+  pqxx::nontransaction tx(c);
+  tx.exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations ("
+      " version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,"
+      " applied_at timestamptz NOT NULL DEFAULT now())");
+}
+
+std::map<int, std::string> appliedChecksums(pqxx::connection& c) {
+  std::map<int, std::string> out;
+  pqxx::read_transaction tx(c);
+  auto exists = tx.exec("SELECT to_regclass('schema_migrations') IS NOT NULL");
+  if (!exists[0][0].as<bool>()) return out;
+  for (const auto& row : tx.exec("SELECT version, checksum FROM schema_migrations"))
+    out[row[0].as<int>()] = row[1].as<std::string>();
+  return out;
+}
+
+}  // namespace
+
+std::vector<MigrationFile> listMigrations(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw std::runtime_error("migrations folder not found: " + dir);
+  static const std::regex kName(R"(^(\d+)_[A-Za-z0-9_\-]+\.sql$)");
+  std::vector<MigrationFile> files;
+  std::set<int> seen;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const auto name = entry.path().filename().string();
+    if (entry.path().extension() != ".sql") continue;
+    std::smatch m;
+    if (!std::regex_match(name, m, kName))
+      throw std::runtime_error("migration file name must be NNNN_description.sql: " + name);
+    MigrationFile f;
+    f.version = std::stoi(m[1].str());
+    f.name = name;
+    f.path = entry.path().string();
+    f.checksum = sha256Hex(readFile(f.path));
+    if (!seen.insert(f.version).second)
+      throw std::runtime_error("two migrations share version " + std::to_string(f.version));
+    files.push_back(std::move(f));
+  }
+  std::sort(files.begin(), files.end(), [](auto& a, auto& b) { return a.version < b.version; });
+  return files;
+}
+
+Migrator::Migrator(std::string database_url, std::string migrations_dir)
+    : url_(std::move(database_url)), files_(listMigrations(migrations_dir)) {}
+
+std::vector<std::string> Migrator::pending() {
+  pqxx::connection c(url_);
+  auto applied = appliedChecksums(c);
+  std::vector<std::string> out;
+  for (const auto& f : files_)
+    if (!applied.count(f.version)) out.push_back(f.name);
+  return out;
+}
+
+std::vector<std::string> Migrator::migrate() {
+  pqxx::connection c(url_);
+  {
+    pqxx::nontransaction tx(c);
+    tx.exec("SELECT pg_advisory_lock(" + std::to_string(kMigrationLockKey) + ")");
+  }
+  std::vector<std::string> applied_now;
+  try {
+    ensureTable(c);
+    auto applied = appliedChecksums(c);
+    for (const auto& f : files_) {
+      auto it = applied.find(f.version);
+      if (it != applied.end()) {
+        if (it->second != f.checksum)
+          throw std::runtime_error("migration " + f.name +
+                                   " was changed after it was applied; add a new migration instead");
+        continue;
+      }
+      try {
+        pqxx::work tx(c);
+        tx.exec(readFile(f.path));
+        tx.exec_params("INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                       f.version, f.name, f.checksum);
+        tx.commit();
+      } catch (const pqxx::sql_error& e) {
+        throw std::runtime_error("migration " + f.name + " failed: " + e.what());
+      }
+      spdlog::info("applied migration {}", f.name);
+      applied_now.push_back(f.name);
+    }
+  } catch (...) {
+    try {
+      pqxx::nontransaction tx(c);
+      tx.exec("SELECT pg_advisory_unlock(" + std::to_string(kMigrationLockKey) + ")");
+    } catch (...) {
+    }
+    throw;
+  }
+  pqxx::nontransaction tx(c);
+  tx.exec("SELECT pg_advisory_unlock(" + std::to_string(kMigrationLockKey) + ")");
+  return applied_now;
+}
+
+}  // namespace capi::store

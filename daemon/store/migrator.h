@@ -1,0 +1,39 @@
+#pragma once
+// Applies numbered SQL files (NNNN_description.sql) from a folder in order, each in its own
+// transaction, recording them in schema_migrations. A session advisory lock serializes
+// instances that start together; the loser finds nothing left to do.
+#include <string>
+#include <vector>
+
+namespace capi::store {
+
+struct MigrationFile {
+  int version = 0;
+  std::string name;      // file name
+  std::string path;
+  std::string checksum;  // sha256 of the contents
+};
+
+class Migrator {
+ public:
+  // Throws std::runtime_error when the folder is unreadable or names are malformed/duplicated.
+  Migrator(std::string database_url, std::string migrations_dir);
+
+  // Applies every pending file; returns the names applied (empty when up to date).
+  // Throws when an applied file's checksum changed, or on SQL errors (naming the file).
+  std::vector<std::string> migrate();
+
+  // Files not yet recorded in schema_migrations (does not take the lock).
+  std::vector<std::string> pending();
+
+  const std::vector<MigrationFile>& files() const { return files_; }
+
+ private:
+  std::string url_;
+  std::vector<MigrationFile> files_;
+};
+
+// The migration files found in a folder, sorted by version.
+std::vector<MigrationFile> listMigrations(const std::string& dir);
+
+}  // namespace capi::store

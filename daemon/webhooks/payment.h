@@ -1,0 +1,51 @@
+#pragma once
+// Provider-neutral description of a payment webhook, produced by each provider's parser and
+// consumed by matching. Personal data here is raw; matching hashes it before storing.
+#include "common/clock.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace capi::webhooks {
+
+struct CustomerData {
+  std::string email;
+  std::string phone;
+  std::string first_name;
+  std::string last_name;
+  std::string city;
+  std::string state;
+  std::string zip;
+  std::string country;   // as the provider gives it (Stripe: ISO alpha-2)
+};
+
+struct PaymentFacts {
+  std::string provider;          // "stripe"
+  std::string delivery_id;       // unique per provider delivery (Stripe: evt_...)
+  std::string event_type;        // "checkout.session.completed", ...
+  bool paid = false;             // false: record as ignored with ignore_reason
+  std::string ignore_reason;
+  bool livemode = true;
+
+  // Only meaningful when paid:
+  std::string payment_key;       // canonical id of the payment (Stripe: pi_..., else in_..., else cs_...)
+  std::string order_ref;         // the shop's order reference, when the payment carries one
+  std::vector<std::string> refs; // every reference that may name the browser event, most specific first
+  std::string browser_event_id;  // an explicit browser event id carried by the payment (metadata.capi_event_id)
+  std::optional<int64_t> amount_minor;
+  std::string currency;          // ISO 4217, lower case as Stripe sends it
+  TimePoint created{};           // when the payment object was created (provider clock)
+  CustomerData customer;
+};
+
+enum class ParseStatus { Ok, Malformed };
+
+struct ParseResult {
+  ParseStatus status = ParseStatus::Malformed;
+  std::string error;             // for Malformed: what is wrong, for a person
+  PaymentFacts facts;
+};
+
+}  // namespace capi::webhooks

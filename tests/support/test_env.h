@@ -1,0 +1,37 @@
+#pragma once
+// Hermetic test environment: a private database per test (cloned from a migrated template),
+// paths of the built binary and of the migrations.
+#include <string>
+
+namespace capi::testing {
+
+// CAPI_TEST_DATABASE_URL, set by scripts/test. Fails the test with a clear message when unset.
+std::string baseDatabaseUrl();
+
+// A fresh database created for one test and dropped after it.
+class TestDatabase {
+ public:
+  // migrated: clone the migrated template (true) or start empty (false).
+  explicit TestDatabase(bool migrated = true);
+  ~TestDatabase();
+  TestDatabase(const TestDatabase&) = delete;
+  TestDatabase& operator=(const TestDatabase&) = delete;
+
+  const std::string& url() const { return url_; }
+  const std::string& name() const { return name_; }
+  // Runs SQL and returns the first column of the first row as text ("" when no row / NULL).
+  std::string scalar(const std::string& sql) const;
+  void exec(const std::string& sql) const;
+
+ private:
+  std::string name_;
+  std::string url_;
+};
+
+std::string migrationsDir();
+std::string daemonBinary();
+
+// Replace the database name in a libpq URI.
+std::string withDatabase(const std::string& url, const std::string& dbname);
+
+}  // namespace capi::testing
