@@ -1,6 +1,7 @@
 #include "store/migrator.h"
 
 #include "common/crypto.h"
+#include "store/pg_pool.h"
 
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
@@ -71,6 +72,16 @@ std::vector<MigrationFile> listMigrations(const std::string& dir) {
   }
   std::sort(files.begin(), files.end(), [](auto& a, auto& b) { return a.version < b.version; });
   return files;
+}
+
+std::set<int> appliedVersions(PgPool& pool) {
+  return pool.with([](pqxx::connection_base& c) {
+    std::set<int> out;
+    pqxx::read_transaction tx(c);
+    if (!tx.exec("SELECT to_regclass('schema_migrations') IS NOT NULL")[0][0].as<bool>()) return out;
+    for (const auto& row : tx.exec("SELECT version FROM schema_migrations")) out.insert(row[0].as<int>());
+    return out;
+  });
 }
 
 Migrator::Migrator(std::string database_url, std::string migrations_dir)

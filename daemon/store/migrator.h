@@ -2,6 +2,7 @@
 // Applies numbered SQL files (NNNN_description.sql) from a folder in order, each in its own
 // transaction, recording them in schema_migrations. A session advisory lock serializes
 // instances that start together; the loser finds nothing left to do.
+#include <set>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,11 @@ class Migrator {
   std::string url_;
   std::vector<MigrationFile> files_;
 };
+
+class PgPool;
+// Versions recorded in schema_migrations (empty when the table does not exist yet).
+// Throws DatabaseUnavailable.
+std::set<int> appliedVersions(PgPool& pool);
 
 // The migration files found in a folder, sorted by version.
 std::vector<MigrationFile> listMigrations(const std::string& dir);

@@ -1,0 +1,387 @@
+#include "app/daemon.h"
+
+#include "app/endpoints.h"
+#include "build_info.h"
+#include "capi/graph/graph_client.h"
+#include "common/clock.h"
+#include "common/crypto.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "common/systemd.h"
+#include "config/loader.h"
+#include "dispatch/dispatcher.h"
+#include "http/server.h"
+#include "matching/matcher.h"
+#include "store/ingest_store.h"
+#include "store/migrator.h"
+#include "store/outbound_store.h"
+#include "store/outbox_listener.h"
+#include "store/pg_pool.h"
+
+#include <Poco/Net/SSLManager.h>
+#include <Poco/Util/ServerApplication.h>
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <set>
+#include <thread>
+#include <unistd.h>
+
+namespace capi::app {
+namespace {
+
+std::string migrationsDir(const config::Config& c) {
+  return c.database.migrations_dir.empty() ? CAPI_DEFAULT_MIGRATIONS_DIR : c.database.migrations_dir;
+}
+
+matching::MatchingSettings matchingSettings(const config::Config& c) {
+  matching::MatchingSettings s;
+  s.wait_seconds = c.matching.wait_seconds;
+  s.drop_unmatched = c.matching.unmatched == config::UnmatchedPolicy::Drop;
+  for (const auto& p : c.pixels) s.pixels.push_back({p.pixel_id, !p.access_token.empty()});
+  s.fallback_event_source_url = c.meta.event_source_url;
+  s.normalize.default_region = c.phone_default_region;
+  return s;
+}
+
+dispatch::DispatchSettings dispatchSettings(const config::Config& c) {
+  dispatch::DispatchSettings s;
+  s.workers = c.dispatch.workers;
+  s.lease = std::chrono::seconds(c.dispatch.lease_seconds);
+  s.poll_interval = std::chrono::milliseconds(c.dispatch.poll_interval_ms);
+  s.batch_size = c.meta.batch_size;
+  s.backoff.base = std::chrono::seconds(c.dispatch.backoff_base_seconds);
+  s.backoff.cap = std::chrono::seconds(c.dispatch.backoff_cap_seconds);
+  s.backoff.max_attempts = c.dispatch.max_attempts;
+  s.pause_probe = std::chrono::seconds(c.dispatch.pause_probe_seconds);
+  for (const auto& p : c.pixels) s.tokens[p.pixel_id] = p.access_token;
+  s.test_event_code = c.meta.test_event_code;
+  s.alert_error_ratio = c.alerts.error_ratio;
+  s.alert_window = std::chrono::seconds(c.alerts.window_seconds);
+  return s;
+}
+
+std::string defaultInstanceId() {
+  char host[256] = {0};
+  ::gethostname(host, sizeof host - 1);
+  return std::string(host) + ":" + std::to_string(::getpid()) + ":" + randomHex(4);
+}
+
+void announce(const config::Config& c) {
+  for (const auto& p : c.pixels) {
+    if (p.access_token.empty())
+      spdlog::warn("pixel {} ({}) has no access token: DRY-RUN, events are stored with status dry_run and "
+                   "nothing is sent to Meta", p.pixel_id, p.name);
+  }
+  if (c.pixels.empty()) spdlog::warn("no pixel configured (meta.pixel_id): payments are recorded, nothing is queued");
+  if (!c.meta.test_event_code.empty())
+    spdlog::warn("TEST EVENT CODE ACTIVE (environment = {}): every event is filed under Test Events in Events "
+                 "Manager and never reaches attribution. Never use this in production.", c.environment);
+}
+
+}  // namespace
+
+struct Daemon::Impl {
+  config::Config config;
+  const Clock* clock;
+  std::string instance_id;
+  bool background;
+  Metrics metrics;
+  store::PgPool pool;
+  store::IngestStore ingest;
+  store::OutboundStore outbound;
+  std::unique_ptr<graph::GraphApi> graph;
+  std::unique_ptr<dispatch::Dispatcher> dispatcher;
+  std::unique_ptr<matching::Matcher> matcher;
+  std::unique_ptr<store::OutboxListener> listener;
+  http::Router router;
+  std::unique_ptr<http::HttpServer> server;
+  std::set<int> expected_migrations;
+
+  std::mutex maint_mu;
+  std::condition_variable maint_cv;
+  bool stopping = false;
+  std::thread maint_thread;
+  TimePoint last_purge{};
+
+  Impl(config::Config c, Dependencies d)
+      : config(std::move(c)), clock(d.clock ? d.clock : &systemClock()),
+        instance_id(d.instance_id.empty() ? defaultInstanceId() : d.instance_id), background(d.background),
+        pool(config.database.url, config.database.pool_size, config.database.statement_timeout_ms),
+        ingest(pool), outbound(pool), graph(std::move(d.graph)) {}
+};
+
+Daemon::Daemon(config::Config config, Dependencies deps) : impl_(std::make_unique<Impl>(std::move(config), std::move(deps))) {
+  auto& i = *impl_;
+  const auto& c = i.config;
+  for (const auto& f : store::listMigrations(migrationsDir(c))) i.expected_migrations.insert(f.version);
+  if (!i.graph) {
+    graph::GraphClientOptions g;
+    g.graph_url = c.meta.graph_url;
+    g.api_version = c.meta.api_version;
+    g.ca_file = c.meta.ca_file;
+    g.connect_timeout = std::chrono::milliseconds(c.meta.connect_timeout_ms);
+    g.timeout = std::chrono::milliseconds(c.meta.timeout_ms);
+    i.graph = graph::makePocoGraphClient(g);
+  }
+  i.dispatcher = std::make_unique<dispatch::Dispatcher>(i.outbound, *i.graph, *i.clock, i.metrics,
+                                                        dispatchSettings(c), i.instance_id);
+  i.matcher = std::make_unique<matching::Matcher>(i.ingest, *i.clock, matchingSettings(c),
+                                                  [d = i.dispatcher.get()] { d->wake(); });
+
+  i.metrics.describe("capi_queue_depth", "gauge", "Outbound events by status.");
+  i.metrics.describe("capi_oldest_pending_event_age_seconds", "gauge", "Age of the oldest unsent event.");
+  i.metrics.describe("capi_dry_run", "gauge", "1 when no pixel has an access token (nothing is sent).");
+  i.metrics.set("capi_dry_run", {}, c.dryRun() ? 1 : 0);
+  i.metrics.addCollector([&i](Metrics& m) {
+    auto s = i.outbound.stats(i.clock->now());
+    for (const char* st : {"pending", "retrying", "sent", "dead", "dry_run"}) {
+      auto it = s.by_status.find(st);
+      m.set("capi_queue_depth", {{"status", st}}, it == s.by_status.end() ? 0 : static_cast<double>(it->second));
+    }
+    m.set("capi_oldest_pending_event_age_seconds", {}, s.oldest_pending_age_seconds.value_or(0));
+    for (const auto& p : i.outbound.pausedPixels()) m.set("capi_pixel_paused", {{"pixel", p.pixel_id}}, 1);
+  });
+
+  EventsEndpointOptions eo;
+  eo.trusted_proxies = c.server.trusted_proxies;
+  eo.cors_origins = c.server.cors_origins;
+  eo.ingest_key = c.server.ingest_key;
+  eo.time_policy = {c.matching.max_future_skew_seconds, c.matching.max_past_skew_seconds};
+  eo.normalize.default_region = c.phone_default_region;
+  auto events = makeEventsEndpoint(eo, i.ingest, *i.matcher, *i.clock, i.metrics);
+  i.router.add("POST", "/v1/events", events);
+  i.router.add("OPTIONS", "/v1/events", events);
+  if (!c.stripe.webhook_secrets.empty()) {
+    i.router.add("POST", "/webhooks/stripe",
+                 makeStripeEndpoint({c.stripe.webhook_secrets, c.stripe.tolerance_seconds, c.stripe.paid_event_types},
+                                    *i.matcher, *i.clock, i.metrics));
+  }
+  i.router.add("GET", "/healthz", makeHealthEndpoint());
+  i.router.add("GET", "/readyz", makeReadyEndpoint([this] { return notReadyReason(); }));
+  i.router.add("GET", "/metrics", makeMetricsEndpoint(i.metrics));
+
+  http::ServerOptions so;
+  so.host = c.server.host;
+  so.port = c.server.port;
+  so.max_body_bytes = c.server.max_body_bytes;
+  so.threads = c.server.threads;
+  so.max_queued = c.server.max_queued;
+  so.timeout_seconds = c.server.timeout_seconds;
+  so.keepalive_timeout_seconds = c.server.keepalive_timeout_seconds;
+  i.server = std::make_unique<http::HttpServer>(so, i.router, i.metrics);
+}
+
+Daemon::~Daemon() { stop(); }
+
+void Daemon::start() {
+  auto& i = *impl_;
+  announce(i.config);
+  if (i.config.database.auto_migrate) {
+    try {
+      auto applied = store::Migrator(i.config.database.url, migrationsDir(i.config)).migrate();
+      if (!applied.empty()) spdlog::info("database.auto_migrate applied {} migration(s)", applied.size());
+    } catch (const std::exception& e) {
+      // Not fatal: /readyz stays 503 and says why; the operator can run `migrate`.
+      spdlog::error("automatic migration failed: {}", e.what());
+    }
+  }
+  i.server->start();
+  spdlog::info("capi-reconciler {} listening on {}:{} (instance {})", CAPI_VERSION, i.config.server.host, port(),
+               i.instance_id);
+  if (!i.background) return;
+  i.dispatcher->start();
+  i.listener = std::make_unique<store::OutboxListener>(i.config.database.url, [d = i.dispatcher.get()] { d->wake(); });
+  i.listener->start();
+  i.maint_thread = std::thread([this] {
+    auto& i = *impl_;
+    std::unique_lock lock(i.maint_mu);
+    while (!i.stopping) {
+      lock.unlock();
+      maintenance();
+      lock.lock();
+      i.maint_cv.wait_for(lock, std::chrono::seconds(1), [&] { return i.stopping; });
+    }
+  });
+}
+
+void Daemon::stop() {
+  auto& i = *impl_;
+  {
+    std::lock_guard lock(i.maint_mu);
+    if (i.stopping) return;
+    i.stopping = true;
+  }
+  i.maint_cv.notify_all();
+  i.server->stop();
+  if (i.maint_thread.joinable()) i.maint_thread.join();
+  if (i.listener) i.listener->stop();
+  i.dispatcher->stop();
+}
+
+void Daemon::maintenance() {
+  auto& i = *impl_;
+  try {
+    i.matcher->sweep();
+    const TimePoint now = i.clock->now();
+    if (now - i.last_purge >= std::chrono::hours(1)) {
+      const auto raw = i.ingest.purge(now - std::chrono::hours(24) * i.config.retention.raw_payload_days,
+                                      now - std::chrono::hours(24) * i.config.retention.days);
+      if (raw > 0) spdlog::info("retention: purged {} raw webhook bodies", raw);
+      i.last_purge = now;
+    }
+  } catch (const std::exception& e) {
+    spdlog::debug("maintenance deferred: {}", e.what());
+  }
+}
+
+void Daemon::reload(const config::Config& c) {
+  auto& i = *impl_;
+  setupLogging(c.log_level);
+  i.matcher->updateSettings(matchingSettings(c));
+  i.dispatcher->updateSettings(dispatchSettings(c));
+  i.metrics.set("capi_dry_run", {}, c.dryRun() ? 1 : 0);
+  if (c.server.host != i.config.server.host || c.server.port != i.config.server.port ||
+      c.database.url != i.config.database.url || c.database.pool_size != i.config.database.pool_size)
+    spdlog::warn("reload: server.listen and database.* changes take effect after a restart");
+  announce(c);
+  spdlog::info("configuration reloaded");
+}
+
+uint16_t Daemon::port() const { return impl_->server->port(); }
+
+std::string Daemon::notReadyReason() {
+  auto& i = *impl_;
+  if (!i.pool.ping()) return "database unreachable";
+  try {
+    auto applied = store::appliedVersions(i.pool);
+    int missing = 0;
+    for (int v : i.expected_migrations)
+      if (!applied.count(v)) ++missing;
+    if (missing > 0) return std::to_string(missing) + " migration(s) pending: run `capi-reconciler migrate`";
+    return "";
+  } catch (const std::exception& e) {
+    return std::string("database unreachable: ") + e.what();
+  }
+}
+
+matching::Matcher& Daemon::matcher() { return *impl_->matcher; }
+dispatch::Dispatcher& Daemon::dispatcher() { return *impl_->dispatcher; }
+store::OutboundStore& Daemon::outbound() { return impl_->outbound; }
+Metrics& Daemon::metrics() { return impl_->metrics; }
+
+namespace {
+
+constexpr int kExitConfig = 78;
+
+// Poco's ServerApplication gives the process its lifecycle (initialize, main, uninitialize).
+// Waiting is ours: sigwait on the signals runCli blocked, so SIGHUP reloads and no thread
+// is ever killed by a stray SIGTERM (Poco issue #2978).
+class ServeApplication final : public Poco::Util::ServerApplication {
+ public:
+  explicit ServeApplication(std::string config_path) : path_(std::move(config_path)) {}
+  int result() const { return result_; }
+
+ protected:
+  int main(const std::vector<std::string>&) override {
+    result_ = serve();
+    return result_;
+  }
+
+ private:
+  int serve() {
+    config::Config cfg;
+    try {
+      cfg = config::load({path_, false, true, config::processEnvironment()});
+    } catch (const config::ConfigError& e) {
+      std::cerr << e.what() << "\n";
+      return kExitConfig;
+    }
+    setupLogging(cfg.log_level);
+    Poco::Net::initializeSSL();
+    std::unique_ptr<Daemon> daemon;
+    try {
+      daemon = std::make_unique<Daemon>(cfg, Daemon::Dependencies{});
+      daemon->start();
+    } catch (const std::invalid_argument& e) {
+      spdlog::critical("cannot start: {}", e.what());
+      return kExitConfig;
+    } catch (const std::exception& e) {
+      spdlog::critical("cannot start: {}", e.what());
+      return 1;
+    }
+    systemd::notifyReady();
+    const auto ping = systemd::watchdogPingInterval();
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    for (;;) {
+      timespec timeout{};
+      const auto wait = ping.count() > 0 ? ping : std::chrono::microseconds(std::chrono::seconds(3600));
+      timeout.tv_sec = static_cast<time_t>(wait.count() / 1000000);
+      timeout.tv_nsec = static_cast<long>((wait.count() % 1000000) * 1000);
+      const int sig = sigtimedwait(&set, nullptr, &timeout);
+      if (sig < 0) {
+        if (ping.count() > 0) systemd::notifyWatchdog();
+        continue;
+      }
+      if (sig == SIGHUP) {
+        systemd::notifyReloading();
+        try {
+          daemon->reload(config::load({path_, false, true, config::processEnvironment()}));
+        } catch (const config::ConfigError& e) {
+          spdlog::error("reload refused, keeping the running configuration: {}", e.what());
+        }
+        systemd::notifyReady();
+        continue;
+      }
+      spdlog::info("received {}, shutting down: finishing in-flight requests and sends", strsignal(sig));
+      systemd::notifyStopping();
+      daemon->stop();
+      daemon.reset();
+      Poco::Net::uninitializeSSL();
+      spdlog::info("stopped");
+      return 0;
+    }
+  }
+
+  std::string path_;
+  int result_ = 1;
+};
+
+}  // namespace
+
+int runServe(const std::string& config_path) {
+  ServeApplication app(config_path);
+  app.run(std::vector<std::string>{"capi-reconciler"});
+  return app.result();
+}
+
+int runMigrate(const std::string& config_path) {
+  config::Config cfg;
+  try {
+    cfg = config::load({config_path, false, true, config::processEnvironment()});
+  } catch (const config::ConfigError& e) {
+    std::cerr << e.what() << "\n";
+    return kExitConfig;
+  }
+  setupLogging(cfg.log_level);
+  try {
+    auto applied = store::Migrator(cfg.database.url, migrationsDir(cfg)).migrate();
+    if (applied.empty())
+      std::cout << "database schema is up to date\n";
+    else
+      for (const auto& f : applied) std::cout << "applied " << f << "\n";
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "migrate failed: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace capi::app

@@ -1,0 +1,73 @@
+#pragma once
+// The serve command's object graph: the one place concrete classes are wired together.
+#include "config/config.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace capi {
+class Clock;
+class Metrics;
+}  // namespace capi
+namespace capi::graph {
+class GraphApi;
+}
+namespace capi::matching {
+class Matcher;
+}
+namespace capi::dispatch {
+class Dispatcher;
+}
+namespace capi::store {
+class PgPool;
+class OutboundStore;
+}  // namespace capi::store
+
+namespace capi::app {
+
+class Daemon {
+ public:
+  struct Dependencies {
+    const Clock* clock = nullptr;                  // default: the system clock
+    std::unique_ptr<graph::GraphApi> graph;        // default: the HTTPS client from meta.*
+    std::string instance_id;                       // default: host:pid:random
+    bool background = true;                        // dispatcher, sweeper and LISTEN threads
+  };
+
+  // Throws std::runtime_error when the listen address cannot be bound.
+  Daemon(config::Config config, Dependencies deps);
+  ~Daemon();
+
+  // Applies migrations when database.auto_migrate, starts HTTP and the background threads.
+  void start();
+  // Stops accepting, lets in-flight requests finish, stops the workers.
+  void stop();
+  // New tokens, test event code, matching and alert settings, log level (SIGHUP).
+  // Listen address, pool size and database URL need a restart.
+  void reload(const config::Config& config);
+
+  uint16_t port() const;
+  // Empty when ready; otherwise why /readyz answers 503.
+  std::string notReadyReason();
+  // One sweep of waiting payments and (hourly) retention purge; run by the background thread.
+  void maintenance();
+
+  matching::Matcher& matcher();
+  dispatch::Dispatcher& dispatcher();
+  store::OutboundStore& outbound();
+  Metrics& metrics();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// `serve`: load the configuration (exit 78 on problems), run until SIGTERM/SIGINT, reload on
+// SIGHUP, notify systemd. REQUIRES: SIGTERM, SIGINT, SIGHUP blocked in every thread (runCli does).
+int runServe(const std::string& config_path);
+
+// `migrate`.
+int runMigrate(const std::string& config_path);
+
+}  // namespace capi::app

@@ -1,0 +1,233 @@
+#include "app/endpoints.h"
+
+#include "common/crypto.h"
+#include "common/metrics.h"
+#include "matching/matcher.h"
+#include "store/ingest_store.h"
+#include "store/pg_pool.h"
+#include "webhooks/stripe/stripe_event_parser.h"
+#include "webhooks/stripe/stripe_signature.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace capi::app {
+namespace {
+
+using http::jsonError;
+using http::jsonQuote;
+using http::Outcome;
+using http::Request;
+using http::Response;
+
+std::string problemsJson(const std::vector<FieldProblem>& problems) {
+  std::string out = "[";
+  for (size_t i = 0; i < problems.size(); ++i) {
+    if (i) out += ',';
+    out += "{\"index\":" + std::to_string(problems[i].index) + ",\"field\":" + jsonQuote(problems[i].field) +
+           ",\"problem\":" + jsonQuote(problems[i].problem) + "}";
+  }
+  return out + "]";
+}
+
+bool acceptableJsonType(const std::string& content_type) {
+  if (content_type.empty()) return true;
+  std::string ct = content_type.substr(0, content_type.find(';'));
+  std::transform(ct.begin(), ct.end(), ct.begin(), ::tolower);
+  ct.erase(std::remove(ct.begin(), ct.end(), ' '), ct.end());
+  // text/plain: navigator.sendBeacon's default, which avoids a CORS preflight.
+  return ct == "application/json" || ct == "text/plain";
+}
+
+class EventsEndpoint final : public http::Endpoint {
+ public:
+  EventsEndpoint(EventsEndpointOptions o, store::IngestStore& store, matching::Matcher& matcher,
+                 const Clock& clock, Metrics& metrics)
+      : o_(std::move(o)), store_(store), matcher_(matcher), clock_(clock), metrics_(metrics) {
+    metrics_.describe("capi_browser_events_total", "counter", "Browser events received, by outcome.");
+  }
+
+  Response handle(const Request& req) override {
+    const std::string origin = req.header("Origin");
+    const bool origin_allowed =
+        !origin.empty() && std::find(o_.cors_origins.begin(), o_.cors_origins.end(), origin) != o_.cors_origins.end();
+    Response r = handleInner(req, origin, origin_allowed);
+    if (origin_allowed) {
+      r.headers.emplace_back("Access-Control-Allow-Origin", origin);
+      r.headers.emplace_back("Vary", "Origin");
+    }
+    return r;
+  }
+
+ private:
+  Response handleInner(const Request& req, const std::string& origin, bool origin_allowed) {
+    if (req.method == "OPTIONS") {
+      if (!origin_allowed) return jsonError(Outcome::Forbidden, "origin not in server.cors_origins");
+      Response r;
+      r.outcome = Outcome::NoContent;
+      r.headers = {{"Access-Control-Allow-Methods", "POST, OPTIONS"},
+                   {"Access-Control-Allow-Headers", "Content-Type, X-Ingest-Key"},
+                   {"Access-Control-Max-Age", "86400"}};
+      return r;
+    }
+    if (!origin.empty() && !o_.cors_origins.empty() && !origin_allowed) {
+      count("forbidden_origin");
+      return jsonError(Outcome::Forbidden, "origin not in server.cors_origins");
+    }
+    if (!o_.ingest_key.empty() && !constantTimeEquals(req.header("X-Ingest-Key"), o_.ingest_key)) {
+      count("unauthorized");
+      return jsonError(Outcome::Unauthorized, "missing or wrong X-Ingest-Key");
+    }
+    if (!acceptableJsonType(req.header("Content-Type"))) {
+      count("bad_request");
+      return jsonError(Outcome::UnsupportedMediaType, "send the events as application/json");
+    }
+    const TimePoint now = clock_.now();
+    RequestOrigin ro{http::resolveClientIp(req.peer_ip, req.header("X-Forwarded-For"), o_.trusted_proxies),
+                     req.header("User-Agent")};
+    auto batch = parseClientEvents(req.body, ro, now, o_.time_policy, o_.normalize);
+    if (!batch.problems.empty()) {
+      count("bad_request");
+      Response r;
+      r.outcome = Outcome::BadRequest;
+      r.body = "{\"error\":\"invalid events; nothing was stored\",\"problems\":" + problemsJson(batch.problems) + "}";
+      return r;
+    }
+    std::vector<bool> inserted;
+    try {
+      inserted = store_.insertClientEvents(batch.events);
+    } catch (const store::DatabaseUnavailable& e) {
+      spdlog::error("POST /v1/events: {}", e.what());
+      count("unavailable");
+      return jsonError(Outcome::ServiceUnavailable, "database unavailable; retry later");
+    }
+    const auto stored = static_cast<int>(std::count(inserted.begin(), inserted.end(), true));
+    const int duplicates = static_cast<int>(inserted.size()) - stored;
+    count("stored", stored);
+    count("duplicate", duplicates);
+    try {
+      matcher_.onBrowserEvents(batch.events);
+    } catch (const std::exception& e) {
+      // The events are stored; the periodic sweep will match them.
+      spdlog::warn("matching after browser events deferred: {}", e.what());
+    }
+    Response r;
+    r.outcome = Outcome::Accepted;
+    r.body = "{\"stored\":" + std::to_string(stored) + ",\"duplicates\":" + std::to_string(duplicates) +
+             ",\"warnings\":" + problemsJson(batch.warnings) + "}";
+    return r;
+  }
+
+  void count(const std::string& outcome, int n = 1) {
+    if (n > 0) metrics_.increment("capi_browser_events_total", {{"outcome", outcome}}, n);
+  }
+
+  EventsEndpointOptions o_;
+  store::IngestStore& store_;
+  matching::Matcher& matcher_;
+  const Clock& clock_;
+  Metrics& metrics_;
+};
+
+class StripeEndpoint final : public http::Endpoint {
+ public:
+  StripeEndpoint(StripeEndpointOptions o, matching::Matcher& matcher, const Clock& clock, Metrics& metrics)
+      : verifier_(o.secrets, o.tolerance_seconds), paid_types_(std::move(o.paid_event_types)), matcher_(matcher),
+        clock_(clock), metrics_(metrics) {
+    metrics_.describe("capi_webhooks_total", "counter", "Webhook deliveries, by provider and outcome.");
+  }
+
+  Response handle(const Request& req) override {
+    using webhooks::stripe::SignatureOutcome;
+    const auto sig = verifier_.verify(req.header("Stripe-Signature"), req.body, clock_.now());
+    if (sig != SignatureOutcome::Valid) {
+      count("bad_signature");
+      spdlog::warn("stripe webhook refused from {}: {}", req.peer_ip, webhooks::stripe::describe(sig));
+      return jsonError(Outcome::BadRequest, webhooks::stripe::describe(sig));
+    }
+    auto parsed = webhooks::stripe::parseStripeEvent(req.body, paid_types_);
+    if (parsed.status != webhooks::ParseStatus::Ok) {
+      count("malformed");
+      spdlog::warn("stripe webhook malformed: {}", parsed.error);
+      return jsonError(Outcome::BadRequest, "malformed event: " + parsed.error);
+    }
+    try {
+      auto result = matcher_.acceptPayment(parsed.facts, req.body);
+      count(matching::toString(result.outcome));
+      spdlog::info("stripe {} {}: {} ({})", parsed.facts.event_type, parsed.facts.delivery_id,
+                   matching::toString(result.outcome), result.detail);
+      Response r;
+      r.body = "{\"status\":" + jsonQuote(matching::toString(result.outcome)) +
+               ",\"detail\":" + jsonQuote(result.detail) + "}";
+      return r;
+    } catch (const store::DatabaseUnavailable& e) {
+      count("unavailable");
+      spdlog::error("stripe webhook {} not stored, answering 503 so Stripe retries: {}",
+                    parsed.facts.delivery_id, e.what());
+      return jsonError(Outcome::ServiceUnavailable, "database unavailable; retry later");
+    }
+  }
+
+ private:
+  void count(const std::string& outcome) {
+    metrics_.increment("capi_webhooks_total", {{"provider", "stripe"}, {"outcome", outcome}});
+  }
+
+  webhooks::stripe::StripeSignatureVerifier verifier_;
+  std::vector<std::string> paid_types_;
+  matching::Matcher& matcher_;
+  const Clock& clock_;
+  Metrics& metrics_;
+};
+
+class FunctionEndpoint final : public http::Endpoint {
+ public:
+  explicit FunctionEndpoint(std::function<Response(const Request&)> fn) : fn_(std::move(fn)) {}
+  Response handle(const Request& req) override { return fn_(req); }
+
+ private:
+  std::function<Response(const Request&)> fn_;
+};
+
+}  // namespace
+
+std::shared_ptr<http::Endpoint> makeEventsEndpoint(EventsEndpointOptions options, store::IngestStore& store,
+                                                   matching::Matcher& matcher, const Clock& clock,
+                                                   Metrics& metrics) {
+  return std::make_shared<EventsEndpoint>(std::move(options), store, matcher, clock, metrics);
+}
+
+std::shared_ptr<http::Endpoint> makeStripeEndpoint(StripeEndpointOptions options, matching::Matcher& matcher,
+                                                   const Clock& clock, Metrics& metrics) {
+  return std::make_shared<StripeEndpoint>(std::move(options), matcher, clock, metrics);
+}
+
+std::shared_ptr<http::Endpoint> makeHealthEndpoint() {
+  return std::make_shared<FunctionEndpoint>([](const Request&) {
+    Response r;
+    r.body = "{\"status\":\"ok\"}";
+    return r;
+  });
+}
+
+std::shared_ptr<http::Endpoint> makeReadyEndpoint(std::function<std::string()> not_ready_reason) {
+  return std::make_shared<FunctionEndpoint>([fn = std::move(not_ready_reason)](const Request&) {
+    const std::string reason = fn();
+    if (!reason.empty()) return jsonError(Outcome::ServiceUnavailable, reason);
+    Response r;
+    r.body = "{\"status\":\"ready\"}";
+    return r;
+  });
+}
+
+std::shared_ptr<http::Endpoint> makeMetricsEndpoint(Metrics& metrics) {
+  return std::make_shared<FunctionEndpoint>([&metrics](const Request&) {
+    Response r;
+    r.content_type = "text/plain; version=0.0.4";
+    r.body = metrics.render();
+    return r;
+  });
+}
+
+}  // namespace capi::app

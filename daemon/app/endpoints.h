@@ -1,0 +1,58 @@
+#pragma once
+// The HTTP endpoints, each a thin adapter from http::Request to one service call.
+#include "capi/client_event.h"
+#include "http/endpoint.h"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace capi {
+class Clock;
+class Metrics;
+}  // namespace capi
+namespace capi::store {
+class IngestStore;
+class PgPool;
+}  // namespace capi::store
+namespace capi::matching {
+class Matcher;
+}
+namespace capi::webhooks::stripe {
+class StripeSignatureVerifier;
+}
+
+namespace capi::app {
+
+struct EventsEndpointOptions {
+  std::vector<std::string> trusted_proxies;
+  std::vector<std::string> cors_origins;
+  std::string ingest_key;
+  EventTimePolicy time_policy;
+  normalize::Options normalize;
+};
+
+// POST/OPTIONS /v1/events.
+std::shared_ptr<http::Endpoint> makeEventsEndpoint(EventsEndpointOptions options, store::IngestStore& store,
+                                                   matching::Matcher& matcher, const Clock& clock,
+                                                   Metrics& metrics);
+
+struct StripeEndpointOptions {
+  std::vector<std::string> secrets;
+  int tolerance_seconds = 300;
+  std::vector<std::string> paid_event_types;
+};
+
+// POST /webhooks/stripe.
+std::shared_ptr<http::Endpoint> makeStripeEndpoint(StripeEndpointOptions options, matching::Matcher& matcher,
+                                                   const Clock& clock, Metrics& metrics);
+
+// GET /healthz: the process answers.
+std::shared_ptr<http::Endpoint> makeHealthEndpoint();
+// GET /readyz: the database answers and every migration file is applied.
+std::shared_ptr<http::Endpoint> makeReadyEndpoint(std::function<std::string()> not_ready_reason);
+// GET /metrics.
+std::shared_ptr<http::Endpoint> makeMetricsEndpoint(Metrics& metrics);
+
+}  // namespace capi::app

@@ -1,0 +1,313 @@
+#include "dispatch/dispatcher.h"
+
+#include "capi/graph/graph_client.h"
+#include "common/metrics.h"
+#include "store/outbound_store.h"
+#include "store/pg_pool.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <set>
+
+namespace capi::dispatch {
+
+namespace {
+constexpr auto kMetaMaxEventAge = std::chrono::hours(24 * 7);
+constexpr auto kExpiryMargin = std::chrono::minutes(10);
+}  // namespace
+
+void Wakeup::notify() {
+  {
+    std::lock_guard lock(mu_);
+    pending_ = true;
+  }
+  cv_.notify_all();
+}
+
+void Wakeup::waitFor(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, timeout, [&] { return pending_; });
+  pending_ = false;
+}
+
+struct Dispatcher::Cycle {
+  std::shared_ptr<const DispatchSettings> settings;
+  std::set<std::string> paused;
+  std::vector<store::EventOutcome> outcomes;
+  std::vector<store::AttemptRecord> attempts;
+};
+
+Dispatcher::Dispatcher(store::OutboundStore& store, graph::GraphApi& api, const Clock& clock, Metrics& metrics,
+                       DispatchSettings settings, std::string instance_id)
+    : store_(store), api_(api), clock_(clock), metrics_(metrics), owner_(std::move(instance_id)),
+      settings_(std::make_shared<const DispatchSettings>(std::move(settings))), rng_(std::random_device{}()) {
+  metrics_.describe("capi_events_sent_total", "counter", "Events Meta accepted, by pixel.");
+  metrics_.describe("capi_events_retried_total", "counter", "Events scheduled for another attempt, by pixel and reason.");
+  metrics_.describe("capi_events_dead_total", "counter", "Events that ended dead, by pixel and reason.");
+  metrics_.describe("capi_send_error_ratio", "gauge", "Failed share of event sends over alerts.window_seconds.");
+  metrics_.describe("capi_pixel_paused", "gauge", "1 while a pixel is paused for a token or permission error.");
+  metrics_.describe("capi_test_event_code_active", "gauge", "1 when events are sent with a test event code.");
+  metrics_.set("capi_test_event_code_active", {}, settings_->test_event_code.empty() ? 0 : 1);
+}
+
+Dispatcher::~Dispatcher() { stop(); }
+
+std::shared_ptr<const DispatchSettings> Dispatcher::settings() const {
+  std::lock_guard lock(mu_);
+  return settings_;
+}
+
+void Dispatcher::updateSettings(DispatchSettings settings) {
+  {
+    std::lock_guard lock(mu_);
+    settings_ = std::make_shared<const DispatchSettings>(std::move(settings));
+  }
+  metrics_.set("capi_test_event_code_active", {}, settings_->test_event_code.empty() ? 0 : 1);
+  try {
+    store_.probePausedNow(clock_.now());
+  } catch (const std::exception& e) {
+    spdlog::warn("could not schedule probes of paused pixels: {}", e.what());
+  }
+  wake();
+}
+
+void Dispatcher::start() {
+  if (running_.exchange(true)) return;
+  const int n = std::max(1, settings()->workers);
+  for (int i = 0; i < n; ++i) threads_.emplace_back([this] { workerLoop(); });
+}
+
+void Dispatcher::stop() {
+  if (!running_.exchange(false)) return;
+  for (size_t i = 0; i < threads_.size(); ++i) wakeup_.notify();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+void Dispatcher::workerLoop() {
+  bool db_down = false;
+  while (running_) {
+    int claimed = 0;
+    try {
+      claimed = runOnce();
+      if (db_down) spdlog::info("dispatcher: database reachable again, sending resumes");
+      db_down = false;
+    } catch (const store::DatabaseUnavailable& e) {
+      if (!db_down) spdlog::error("dispatcher paused: {}", e.what());
+      db_down = true;
+    } catch (const std::exception& e) {
+      spdlog::error("dispatcher cycle failed: {}", e.what());
+    }
+    if (claimed == 0 && running_) wakeup_.waitFor(settings()->poll_interval);
+  }
+}
+
+int Dispatcher::runOnce() {
+  Cycle cycle;
+  cycle.settings = settings();
+  const auto& s = *cycle.settings;
+  const TimePoint now = clock_.now();
+  auto claimed = store_.claim(owner_, now, s.lease, std::clamp(s.batch_size, 1, 1000));
+  if (claimed.empty()) return 0;
+
+  for (const auto& p : store_.pausedPixels()) cycle.paused.insert(p.pixel_id);
+
+  std::map<std::string, std::vector<const store::ClaimedEvent*>> groups;
+  for (const auto& e : claimed) {
+    if (e.event_time + kMetaMaxEventAge - kExpiryMargin <= now) {
+      store::EventOutcome o;
+      o.id = e.id;
+      o.status = "dead";
+      o.count_attempt = false;
+      o.next_attempt_at = now;
+      o.last_error = "expired: event_time is more than 7 days old, Meta would reject it; not sent";
+      cycle.outcomes.push_back(o);
+      metrics_.increment("capi_events_dead_total", {{"pixel", e.pixel_id}, {"reason", "expired"}});
+      continue;
+    }
+    groups[e.pixel_id].push_back(&e);
+  }
+
+  for (auto& [pixel, events] : groups) {
+    auto tok = s.tokens.find(pixel);
+    if (tok == s.tokens.end() || tok->second.empty()) {
+      // The pixel lost its token (or is no longer configured): nothing may leave the machine.
+      for (const auto* e : events) {
+        store::EventOutcome o;
+        o.id = e->id;
+        o.status = "dry_run";
+        o.count_attempt = false;
+        o.next_attempt_at = now;
+        o.last_error = "no access token configured for this pixel: not sent (dry-run)";
+        cycle.outcomes.push_back(o);
+      }
+      continue;
+    }
+    if (cycle.paused.count(pixel)) {
+      // A paused pixel's probe: one event tells whether the token works again.
+      for (size_t i = 1; i < events.size(); ++i) cycle.outcomes.push_back({events[i]->id, "", false, now, "", {}, "", false});
+      events.resize(1);
+    }
+    for (size_t i = 0; i < events.size(); i += static_cast<size_t>(s.batch_size)) {
+      std::vector<const store::ClaimedEvent*> batch(events.begin() + static_cast<long>(i),
+                                                    events.begin() + static_cast<long>(std::min(events.size(), i + s.batch_size)));
+      sendGroup(cycle, pixel, std::move(batch));
+    }
+  }
+  store_.complete(owner_, cycle.outcomes, cycle.attempts, clock_.now());
+  return static_cast<int>(claimed.size());
+}
+
+void Dispatcher::sendGroup(Cycle& cycle, const std::string& pixel, std::vector<const store::ClaimedEvent*> events) {
+  const auto& s = *cycle.settings;
+  // A pixel paused earlier in this cycle: release the rest untouched.
+  if (cycle.paused.count(pixel) && events.size() > 1) {
+    for (const auto* e : events) cycle.outcomes.push_back({e->id, "", false, clock_.now(), "", {}, "", false});
+    return;
+  }
+  graph::GraphRequest req;
+  req.pixel_id = pixel;
+  req.access_token = s.tokens.at(pixel);
+  req.test_event_code = s.test_event_code;
+  req.data_json = "[";
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (i) req.data_json += ',';
+    req.data_json += events[i]->payload_json;
+  }
+  req.data_json += ']';
+
+  const auto resp = api_.sendEvents(req);
+  const TimePoint now = clock_.now();
+  const auto cls = graph::classify(resp);
+  const std::string description = graph::describe(resp);
+  const std::optional<int> http = resp.http_status ? std::optional<int>(resp.http_status) : std::nullopt;
+  const std::string trace = resp.kind == graph::GraphResponse::Kind::Success ? resp.fbtrace_id : resp.error.fbtrace_id;
+
+  for (const auto* e : events) {
+    store::AttemptRecord a;
+    a.outbound_event_id = e->id;
+    a.attempted_at = now;
+    a.http_status = http;
+    a.graph_code = resp.error.code;
+    a.graph_subcode = resp.error.subcode;
+    a.error_class = graph::toString(cls);
+    a.message = cls == graph::ErrorClass::Ok ? "" : description;
+    a.fbtrace_id = trace;
+    a.latency_ms = static_cast<int>(resp.latency.count());
+    a.batch_size = static_cast<int>(events.size());
+    cycle.attempts.push_back(std::move(a));
+  }
+
+  switch (cls) {
+    case graph::ErrorClass::Ok: {
+      if (cycle.paused.erase(pixel)) {
+        store_.resumePixel(pixel);
+        metrics_.set("capi_pixel_paused", {{"pixel", pixel}}, 0);
+        spdlog::info("pixel {}: the access token works again, sending resumes", pixel);
+        wake();
+      }
+      for (const auto* e : events) {
+        cycle.outcomes.push_back({e->id, "sent", true, now, "", http, trace, !s.test_event_code.empty()});
+        metrics_.increment("capi_events_sent_total", {{"pixel", pixel}});
+      }
+      recordOutcomeForWindow(false, static_cast<int>(events.size()));
+      return;
+    }
+    case graph::ErrorClass::Transient: {
+      recordOutcomeForWindow(true, static_cast<int>(events.size()));
+      const std::string reason = resp.kind == graph::GraphResponse::Kind::Transport ? "network"
+                                 : resp.http_status >= 500                          ? "server"
+                                                                                    : "throttled";
+      for (const auto* e : events) {
+        const int attempts = e->attempts + 1;
+        double unit;
+        {
+          std::lock_guard lock(rng_mu_);
+          unit = std::uniform_real_distribution<double>(0, 1)(rng_);
+        }
+        const TimePoint next = now + s.backoff.delay(attempts, unit);
+        store::EventOutcome o{e->id, "retrying", true, next, description, http, trace, !s.test_event_code.empty()};
+        if (next >= e->event_time + kMetaMaxEventAge - kExpiryMargin) {
+          o.status = "dead";
+          o.last_error = "expired: the next retry would fall after event_time + 7 days; last error: " + description;
+          metrics_.increment("capi_events_dead_total", {{"pixel", pixel}, {"reason", "expired"}});
+        } else if (attempts >= s.backoff.max_attempts) {
+          o.status = "dead";
+          o.last_error = "gave up after " + std::to_string(attempts) + " attempts; last error: " + description;
+          metrics_.increment("capi_events_dead_total", {{"pixel", pixel}, {"reason", "max_attempts"}});
+        } else {
+          metrics_.increment("capi_events_retried_total", {{"pixel", pixel}, {"reason", reason}});
+        }
+        cycle.outcomes.push_back(std::move(o));
+      }
+      spdlog::warn("pixel {}: {} event(s) not delivered, will retry: {}", pixel, events.size(), description);
+      return;
+    }
+    case graph::ErrorClass::Token:
+    case graph::ErrorClass::Permission: {
+      recordOutcomeForWindow(true, static_cast<int>(events.size()));
+      const char* what = cls == graph::ErrorClass::Token ? "access token rejected" : "permission denied";
+      store_.pausePixel(pixel, std::string(what) + ": " + description, now, now + s.pause_probe);
+      cycle.paused.insert(pixel);
+      metrics_.set("capi_pixel_paused", {{"pixel", pixel}}, 1);
+      spdlog::error("pixel {} paused, {}: {}. Fix meta.access_token (or the pixel's) and reload (SIGHUP); "
+                    "queued events are kept and sent once a probe succeeds.",
+                    pixel, what, description);
+      for (const auto* e : events) {
+        store::EventOutcome o{e->id, "", false, now, "", http, trace, false};
+        cycle.outcomes.push_back(o);
+      }
+      return;
+    }
+    case graph::ErrorClass::Invalid: {
+      if (events.size() > 1) {
+        // Meta rejects a whole batch for one invalid event: split until it stands alone.
+        const size_t half = events.size() / 2;
+        sendGroup(cycle, pixel, {events.begin(), events.begin() + static_cast<long>(half)});
+        sendGroup(cycle, pixel, {events.begin() + static_cast<long>(half), events.end()});
+        return;
+      }
+      recordOutcomeForWindow(true, 1);
+      const auto* e = events.front();
+      cycle.outcomes.push_back({e->id, "dead", true, now, "invalid: " + description, http, trace,
+                                !s.test_event_code.empty()});
+      metrics_.increment("capi_events_dead_total", {{"pixel", pixel}, {"reason", "invalid"}});
+      spdlog::error("pixel {}: event {} rejected by Meta, marked dead: {}", pixel, e->event_id, description);
+      return;
+    }
+  }
+}
+
+void Dispatcher::recordOutcomeForWindow(bool error, int count) {
+  const auto s = settings();
+  const TimePoint now = clock_.now();
+  double ratio = 0;
+  bool crossed = false, cleared = false;
+  {
+    std::lock_guard lock(window_mu_);
+    window_.emplace_back(now, error ? count : 0, count);
+    while (!window_.empty() && std::get<0>(window_.front()) < now - s->alert_window) window_.pop_front();
+    long errors = 0, total = 0;
+    for (const auto& [t, e, n] : window_) {
+      errors += e;
+      total += n;
+    }
+    ratio = total ? static_cast<double>(errors) / static_cast<double>(total) : 0;
+    if (ratio > s->alert_error_ratio && !alerting_) crossed = alerting_ = true;
+    if (ratio <= s->alert_error_ratio && alerting_) {
+      alerting_ = false;
+      cleared = true;
+    }
+  }
+  metrics_.set("capi_send_error_ratio", {}, ratio);
+  if (crossed)
+    spdlog::error("send error ratio {:.1f}% over the last {} s is above alerts.error_ratio {:.1f}%: "
+                  "conversions are not reaching Meta (see `capi-reconciler retries list`)",
+                  ratio * 100, s->alert_window.count(), s->alert_error_ratio * 100);
+  if (cleared) spdlog::info("send error ratio back to {:.1f}%", ratio * 100);
+}
+
+double Dispatcher::errorRatio() const { return metrics_.value("capi_send_error_ratio"); }
+
+}  // namespace capi::dispatch

@@ -1,0 +1,108 @@
+#pragma once
+// The outbox worker: claim due rows under a lease, batch them per pixel, send, and record
+// each outcome (SPEC §4). Error classes decide what happens next:
+//   transient  -> retrying with backoff, never scheduled past event_time + 7 days (then dead)
+//   invalid    -> the batch is split until the bad event is alone; only it goes dead
+//   token/perm -> the pixel is paused without spending attempts and probed until it works
+#include "common/clock.h"
+#include "dispatch/backoff.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace capi {
+class Metrics;
+}
+namespace capi::graph {
+class GraphApi;
+}
+namespace capi::store {
+class OutboundStore;
+struct ClaimedEvent;
+struct EventOutcome;
+struct AttemptRecord;
+}  // namespace capi::store
+
+namespace capi::dispatch {
+
+struct DispatchSettings {
+  int workers = 2;
+  std::chrono::seconds lease{120};
+  std::chrono::milliseconds poll_interval{1000};
+  int batch_size = 100;
+  BackoffPolicy backoff;
+  std::chrono::seconds pause_probe{300};
+  std::map<std::string, std::string> tokens;   // pixel_id -> access token ("" = dry-run)
+  std::string test_event_code;                 // sent when non-empty (staging only)
+  double alert_error_ratio = 0.02;
+  std::chrono::seconds alert_window{900};
+};
+
+// Wakes sleeping workers early (a commit created sendable rows, or a NOTIFY arrived).
+class Wakeup {
+ public:
+  void notify();
+  // Returns when notified or after timeout; consumes the notification.
+  void waitFor(std::chrono::milliseconds timeout);
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool pending_ = false;
+};
+
+class Dispatcher {
+ public:
+  Dispatcher(store::OutboundStore& store, graph::GraphApi& api, const Clock& clock, Metrics& metrics,
+             DispatchSettings settings, std::string instance_id);
+  ~Dispatcher();
+
+  void start();   // starts settings.workers threads
+  void stop();    // finishes in-flight sends, joins
+  void wake() { wakeup_.notify(); }
+
+  // New tokens / test code; paused pixels are probed right away.
+  void updateSettings(DispatchSettings settings);
+
+  // One claim-send-record cycle on the calling thread. Returns the number of rows claimed.
+  // Throws store::DatabaseUnavailable.
+  int runOnce();
+
+  // The send error ratio over the alert window (0 when nothing was sent).
+  double errorRatio() const;
+
+ private:
+  struct Cycle;
+  void workerLoop();
+  void sendGroup(Cycle& cycle, const std::string& pixel, std::vector<const store::ClaimedEvent*> events);
+  void recordOutcomeForWindow(bool error, int count);
+  std::shared_ptr<const DispatchSettings> settings() const;
+
+  store::OutboundStore& store_;
+  graph::GraphApi& api_;
+  const Clock& clock_;
+  Metrics& metrics_;
+  std::string owner_;
+  mutable std::mutex mu_;
+  std::shared_ptr<const DispatchSettings> settings_;
+  Wakeup wakeup_;
+  std::atomic<bool> running_{false};
+  std::vector<std::thread> threads_;
+  std::mt19937_64 rng_;
+  std::mutex rng_mu_;
+  // Sliding window of (time, errors, total) per send, for the error-ratio alert.
+  mutable std::mutex window_mu_;
+  std::deque<std::tuple<TimePoint, int, int>> window_;
+  bool alerting_ = false;
+};
+
+}  // namespace capi::dispatch

@@ -1,0 +1,154 @@
+#include "http/server.h"
+
+#include "common/metrics.h"
+
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/ThreadPool.h>
+#include <Poco/URI.h>
+#include <spdlog/spdlog.h>
+
+#include <istream>
+
+namespace capi::http {
+namespace {
+
+class Handler final : public Poco::Net::HTTPRequestHandler {
+ public:
+  Handler(const Router& router, Metrics& metrics, size_t max_body)
+      : router_(router), metrics_(metrics), max_body_(max_body) {}
+
+  void handleRequest(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) override {
+    Response out;
+    bool drained = true;
+    try {
+      Request r;
+      r.method = req.getMethod();
+      const std::string& uri = req.getURI();
+      const auto q = uri.find('?');
+      r.path = uri.substr(0, q);
+      if (q != std::string::npos) r.query = uri.substr(q + 1);
+      for (const auto& [name, value] : req) r.headers[name] = value;
+      r.peer_ip = req.clientAddress().host().toString();
+      if (req.hasContentLength() && req.getContentLength64() > static_cast<Poco::Int64>(max_body_)) {
+        out = jsonError(Outcome::PayloadTooLarge,
+                        "body larger than server.max_body_bytes (" + std::to_string(max_body_) + " bytes)");
+        drained = false;
+      } else if (!readBody(req.stream(), r.body)) {
+        out = jsonError(Outcome::PayloadTooLarge,
+                        "body larger than server.max_body_bytes (" + std::to_string(max_body_) + " bytes)");
+        drained = false;
+      } else {
+        out = router_.dispatch(r);
+      }
+    } catch (const Poco::TimeoutException&) {
+      out = jsonError(Outcome::BadRequest, "timed out reading the request body");
+      drained = false;
+    } catch (const std::exception& e) {
+      spdlog::error("unhandled error in {} {}: {}", req.getMethod(), req.getURI(), e.what());
+      out = jsonError(Outcome::Internal, "internal error");
+    }
+    const int status = toHttpStatus(out.outcome);
+    metrics_.increment("capi_http_requests_total", {{"code", std::to_string(status)}});
+    try {
+      // The unread rest of a refused body would be parsed as the next request.
+      if (!drained) res.setKeepAlive(false);
+      res.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
+      for (const auto& [k, v] : out.headers) res.set(k, v);
+      if (status == 204) {
+        res.setContentLength(0);
+        res.send();
+      } else {
+        res.setContentType(out.content_type);
+        res.setContentLength64(static_cast<Poco::Int64>(out.body.size()));
+        res.send() << out.body;
+      }
+    } catch (const std::exception& e) {
+      spdlog::debug("could not write response: {}", e.what());
+    }
+  }
+
+ private:
+  // Reads at most max_body_ bytes; false when the body is longer.
+  bool readBody(std::istream& in, std::string& body) {
+    char buf[16384];
+    while (in) {
+      in.read(buf, sizeof buf);
+      const auto n = static_cast<size_t>(in.gcount());
+      if (n == 0) break;
+      if (body.size() + n > max_body_) return false;
+      body.append(buf, n);
+    }
+    return true;
+  }
+
+  const Router& router_;
+  Metrics& metrics_;
+  size_t max_body_;
+};
+
+class Factory final : public Poco::Net::HTTPRequestHandlerFactory {
+ public:
+  Factory(const Router& router, Metrics& metrics, size_t max_body)
+      : router_(router), metrics_(metrics), max_body_(max_body) {}
+  Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
+    return new Handler(router_, metrics_, max_body_);   // Poco takes ownership
+  }
+
+ private:
+  const Router& router_;
+  Metrics& metrics_;
+  size_t max_body_;
+};
+
+}  // namespace
+
+struct HttpServer::Impl {
+  Poco::ThreadPool pool;
+  Poco::Net::ServerSocket socket;
+  std::unique_ptr<Poco::Net::HTTPServer> server;
+  bool started = false;
+  Impl(int threads) : pool(2, threads) {}
+};
+
+HttpServer::HttpServer(const ServerOptions& o, const Router& router, Metrics& metrics)
+    : impl_(std::make_unique<Impl>(std::max(2, o.threads))) {
+  metrics.describe("capi_http_requests_total", "counter", "HTTP requests answered, by status code.");
+  impl_->socket.bind(Poco::Net::SocketAddress(o.host, o.port), true);
+  impl_->socket.listen(std::max(64, o.max_queued));
+  auto* params = new Poco::Net::HTTPServerParams;   // Poco takes ownership
+  params->setMaxThreads(std::max(2, o.threads));
+  params->setMaxQueued(o.max_queued);
+  params->setTimeout(Poco::Timespan(o.timeout_seconds, 0));
+  params->setKeepAlive(true);
+  params->setKeepAliveTimeout(Poco::Timespan(o.keepalive_timeout_seconds, 0));
+  params->setServerName("capi-reconciler");
+  impl_->server = std::make_unique<Poco::Net::HTTPServer>(new Factory(router, metrics, o.max_body_bytes),
+                                                          impl_->pool, impl_->socket, params);
+}
+
+HttpServer::~HttpServer() { stop(); }
+
+void HttpServer::start() {
+  impl_->server->start();
+  impl_->started = true;
+}
+
+void HttpServer::stop() {
+  if (!impl_->started) return;
+  impl_->started = false;
+  impl_->server->stopAll(false);   // stop accepting, let in-flight requests finish
+  impl_->pool.joinAll();
+}
+
+uint16_t HttpServer::port() const { return impl_->socket.address().port(); }
+
+int HttpServer::currentConnections() const { return impl_->server->currentConnections(); }
+
+}  // namespace capi::http

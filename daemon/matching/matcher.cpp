@@ -1,0 +1,240 @@
+#include "matching/matcher.h"
+
+#include "capi/purchase_event.h"
+#include "capi/user_data.h"
+#include "store/ingest_store.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <set>
+
+namespace capi::matching {
+
+const char* toString(DeliveryOutcome o) {
+  switch (o) {
+    case DeliveryOutcome::Accepted: return "accepted";
+    case DeliveryOutcome::DuplicateOrder: return "duplicate_order";
+    case DeliveryOutcome::Duplicate: return "duplicate";
+    case DeliveryOutcome::Ignored: return "ignored";
+  }
+  return "unknown";
+}
+
+Matcher::Matcher(store::IngestStore& store, const Clock& clock, MatchingSettings settings,
+                 std::function<void()> wake)
+    : store_(store), clock_(clock), wake_(std::move(wake)),
+      settings_(std::make_shared<const MatchingSettings>(std::move(settings))) {}
+
+void Matcher::updateSettings(MatchingSettings settings) {
+  std::lock_guard lock(mu_);
+  settings_ = std::make_shared<const MatchingSettings>(std::move(settings));
+}
+
+std::shared_ptr<const MatchingSettings> Matcher::settings() const {
+  std::lock_guard lock(mu_);
+  return settings_;
+}
+
+namespace {
+
+UserData hashCustomer(const webhooks::CustomerData& c, const normalize::Options& base) {
+  normalize::Options opts = base;
+  opts.country_hint = c.country;
+  UserData u;
+  auto add = [&](const char* key, const std::string& v) {
+    if (!v.empty()) u.add(key, v, opts);
+  };
+  add("em", c.email);
+  add("ph", c.phone);
+  add("fn", c.first_name);
+  add("ln", c.last_name);
+  add("ct", c.city);
+  add("st", c.state);
+  add("zp", c.zip);
+  add("country", c.country);
+  return u;
+}
+
+}  // namespace
+
+int Matcher::resolve(store::MatchTx& tx, const MatchingSettings& s, const store::PaymentRecord& payment,
+                     const store::ClientEventRecord* event, TimePoint now) {
+  if (event == nullptr && s.drop_unmatched) {
+    tx.resolvePayment(payment.id, "dropped", std::nullopt, now);
+    spdlog::warn("payment {} {} had no browser event within {} s: dropped (matching.unmatched = drop)",
+                 payment.provider, payment.payment_key, s.wait_seconds);
+    return 0;
+  }
+  PurchaseInputs in;
+  in.payment_user_data_json = payment.user_data_json;
+  in.amount_minor = payment.amount_minor;
+  in.currency = payment.currency;
+  in.order_id = payment.order_ref.empty() ? payment.payment_key : payment.order_ref;
+  if (event != nullptr) {
+    in.event_id = event->event_id;
+    in.event_time = event->event_time;
+    in.event_source_url = event->event_source_url;
+    in.fbp = event->fbp;
+    in.fbc = event->fbc;
+    in.client_ip_address = event->client_ip_address;
+    in.client_user_agent = event->client_user_agent;
+    in.browser_user_data_json = event->user_data_json;
+    in.browser_custom_data_json = event->custom_data_json;
+  } else {
+    in.event_id = derivedEventId(payment.order_ref, payment.payment_key);
+    in.event_time = payment.paid_at;
+  }
+  if (in.event_source_url.empty()) in.event_source_url = s.fallback_event_source_url;
+
+  std::string payload;
+  std::string error;
+  try {
+    payload = buildPurchasePayload(in);
+  } catch (const std::exception& e) {
+    error = std::string("invalid: ") + e.what();
+    payload = "{}";
+  }
+  const bool expired = in.event_time + kMetaMaxEventAge - kExpiryMargin <= now;
+  if (expired && error.empty())
+    error = "expired: event_time is more than 7 days old, Meta would reject it (code 100, subcode 2804003)";
+
+  int created = 0;
+  bool sendable = false;
+  for (const auto& pixel : s.pixels) {
+    store::OutboundRecord o;
+    o.pixel_id = pixel.pixel_id;
+    o.event_name = "Purchase";
+    o.event_id = in.event_id;
+    o.event_time = in.event_time;
+    o.order_ref = payment.order_ref;
+    o.payment_id = payment.id;
+    o.matched = event != nullptr;
+    o.payload_json = payload;
+    o.status = !error.empty() ? "dead" : pixel.has_token ? "pending" : "dry_run";
+    o.last_error = error;
+    o.next_attempt_at = now;
+    o.created_at = now;
+    if (tx.insertOutbound(o)) {
+      ++created;
+      sendable = sendable || o.status == "pending";
+    }
+  }
+  tx.resolvePayment(payment.id, event != nullptr ? "matched" : "unmatched",
+                    event != nullptr ? std::optional<int64_t>(event->id) : std::nullopt, now);
+  if (sendable) tx.notifyOutbound();
+  return created;
+}
+
+DeliveryResult Matcher::acceptPayment(const webhooks::PaymentFacts& facts, std::string_view raw_body) {
+  auto s = settings();
+  const TimePoint now = clock_.now();
+  DeliveryResult result;
+  store_.inTransaction([&](store::MatchTx& tx) {
+    result = {};
+    auto row = tx.insertDelivery(facts.provider, facts.delivery_id, facts.event_type, facts.order_ref,
+                                 facts.paid ? "accepted" : "ignored", facts.ignore_reason, facts.livemode,
+                                 std::string(raw_body), now);
+    if (!row) {
+      result.outcome = DeliveryOutcome::Duplicate;
+      result.detail = "delivery " + facts.delivery_id + " was already received";
+      return;
+    }
+    if (!facts.paid) {
+      result.outcome = DeliveryOutcome::Ignored;
+      result.detail = facts.ignore_reason;
+      return;
+    }
+    // Concurrent webhooks for one order (checkout.session.completed and payment_intent.succeeded
+    // arrive together) serialize here.
+    tx.lockKeys({facts.provider + ":key:" + facts.payment_key,
+                 facts.order_ref.empty() ? std::string() : facts.provider + ":ref:" + facts.order_ref});
+    UserData customer = hashCustomer(facts.customer, s->normalize);
+    auto existing = tx.findPayment(facts.provider, facts.payment_key, facts.order_ref);
+    if (existing) {
+      tx.mergePayment(existing->id, facts.refs, facts.order_ref, facts.browser_event_id, customer.toJson());
+      tx.setDeliveryOutcome(*row, "duplicate_order", "order already known as payment " + existing->payment_key,
+                            existing->id);
+      result.outcome = DeliveryOutcome::DuplicateOrder;
+      result.detail = "payment " + existing->payment_key + " already recorded";
+      return;
+    }
+    store::PaymentRecord p;
+    p.provider = facts.provider;
+    p.payment_key = facts.payment_key;
+    p.order_ref = facts.order_ref;
+    p.refs = facts.refs;
+    p.browser_event_id = facts.browser_event_id;
+    p.amount_minor = facts.amount_minor;
+    p.currency = facts.currency;
+    p.paid_at = facts.created.time_since_epoch().count() != 0 ? facts.created : now;
+    p.user_data_json = customer.toJson();
+    p.anomalies_json = customer.anomaliesJson();
+    p.status = "waiting";
+    p.match_deadline = now + std::chrono::seconds(s->wait_seconds);
+    p.created_at = now;
+    p.id = tx.insertPayment(p);
+    tx.setDeliveryOutcome(*row, "accepted", "", p.id);
+    result.outcome = DeliveryOutcome::Accepted;
+    auto event = tx.findClientEvent(p.refs, p.browser_event_id);
+    if (event) {
+      result.outbound_created = resolve(tx, *s, p, &*event, now);
+      result.detail = "matched browser event " + event->event_id;
+    } else if (s->wait_seconds == 0) {
+      result.outbound_created = resolve(tx, *s, p, nullptr, now);
+      result.detail = "no browser event: sent unmatched";
+    } else {
+      result.detail = "waiting up to " + std::to_string(s->wait_seconds) + " s for the browser event";
+    }
+  });
+  if (result.outbound_created > 0 && wake_) wake_();
+  return result;
+}
+
+int Matcher::onBrowserEvents(const std::vector<store::ClientEventRecord>& events) {
+  std::set<std::string> refs;
+  for (const auto& e : events) {
+    refs.insert(e.event_id);
+    if (!e.order_ref.empty()) refs.insert(e.order_ref);
+  }
+  if (refs.empty()) return 0;
+  auto s = settings();
+  const TimePoint now = clock_.now();
+  int resolved = 0;
+  int created = 0;
+  store_.inTransaction([&](store::MatchTx& tx) {
+    resolved = created = 0;
+    for (const auto& p : tx.claimWaitingByRefs({refs.begin(), refs.end()}, 100)) {
+      auto event = tx.findClientEvent(p.refs, p.browser_event_id);
+      if (!event) continue;
+      created += resolve(tx, *s, p, &*event, now);
+      ++resolved;
+    }
+  });
+  if (created > 0 && wake_) wake_();
+  return resolved;
+}
+
+int Matcher::sweep(int limit) {
+  auto s = settings();
+  const TimePoint now = clock_.now();
+  int resolved = 0;
+  int created = 0;
+  store_.inTransaction([&](store::MatchTx& tx) {
+    resolved = created = 0;
+    for (const auto& p : tx.claimWaiting(limit)) {
+      auto event = tx.findClientEvent(p.refs, p.browser_event_id);
+      if (event) {
+        created += resolve(tx, *s, p, &*event, now);
+        ++resolved;
+      } else if (p.match_deadline <= now) {
+        created += resolve(tx, *s, p, nullptr, now);
+        ++resolved;
+      }
+    }
+  });
+  if (created > 0 && wake_) wake_();
+  return resolved;
+}
+
+}  // namespace capi::matching

@@ -1,0 +1,251 @@
+#include "store/ingest_store.h"
+
+#include "store/pg_pool.h"
+#include "store/sql_util.h"
+
+#include <algorithm>
+#include <functional>
+
+namespace capi::store {
+
+struct MatchTx::Impl {
+  pqxx::work& tx;
+};
+
+namespace {
+
+const std::string kPaymentColumns =
+    "id, provider, payment_key, coalesce(order_ref, ''), refs, coalesce(browser_event_id, ''), amount_minor, "
+    "coalesce(currency, ''), " + sql::epoch("paid_at") + ", user_data::text, hash_anomalies::text, status, " +
+    sql::epoch("match_deadline") + ", " + sql::epoch("created_at");
+
+PaymentRecord toPayment(const pqxx::row& r) {
+  PaymentRecord p;
+  p.id = r[0].as<int64_t>();
+  p.provider = r[1].as<std::string>();
+  p.payment_key = r[2].as<std::string>();
+  p.order_ref = r[3].as<std::string>();
+  p.refs = sql::parseTextArray(r[4]);
+  p.browser_event_id = r[5].as<std::string>();
+  if (!r[6].is_null()) p.amount_minor = r[6].as<int64_t>();
+  p.currency = r[7].as<std::string>();
+  p.paid_at = sql::toTimePoint(r[8]);
+  p.user_data_json = r[9].as<std::string>();
+  p.anomalies_json = r[10].as<std::string>();
+  p.status = r[11].as<std::string>();
+  p.match_deadline = sql::toTimePoint(r[12]);
+  p.created_at = sql::toTimePoint(r[13]);
+  return p;
+}
+
+const std::string kClientEventColumns =
+    "id, event_id, event_name, " + sql::epoch("event_time") + ", " + sql::epoch("reported_event_time") +
+    ", coalesce(time_adjusted, ''), coalesce(order_ref, ''), coalesce(event_source_url, ''), "
+    "coalesce(fbp, ''), coalesce(fbc, ''), coalesce(client_ip_address, ''), coalesce(client_user_agent, ''), "
+    "user_data::text, custom_data::text, hash_anomalies::text, " + sql::epoch("received_at");
+
+ClientEventRecord toClientEvent(const pqxx::row& r) {
+  ClientEventRecord e;
+  e.id = r[0].as<int64_t>();
+  e.event_id = r[1].as<std::string>();
+  e.event_name = r[2].as<std::string>();
+  e.event_time = sql::toTimePoint(r[3]);
+  e.reported_event_time = sql::toOptionalTimePoint(r[4]);
+  e.time_adjusted = r[5].as<std::string>();
+  e.order_ref = r[6].as<std::string>();
+  e.event_source_url = r[7].as<std::string>();
+  e.fbp = r[8].as<std::string>();
+  e.fbc = r[9].as<std::string>();
+  e.client_ip_address = r[10].as<std::string>();
+  e.client_user_agent = r[11].as<std::string>();
+  e.user_data_json = r[12].as<std::string>();
+  e.custom_data_json = r[13].as<std::string>();
+  e.anomalies_json = r[14].as<std::string>();
+  e.received_at = sql::toTimePoint(r[15]);
+  return e;
+}
+
+}  // namespace
+
+std::optional<int64_t> MatchTx::insertDelivery(const std::string& provider, const std::string& delivery_id,
+                                               const std::string& event_type, const std::string& order_ref,
+                                               const std::string& status, const std::string& reason,
+                                               bool livemode, const std::string& raw_body, TimePoint now) {
+  auto r = impl_.tx.exec_params(
+      "INSERT INTO webhook_deliveries (provider, delivery_id, event_type, order_ref, status, status_reason,"
+      " livemode, raw_payload, received_at)"
+      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, to_timestamp($9::float8))"
+      " ON CONFLICT (provider, delivery_id) DO NOTHING RETURNING id",
+      provider, delivery_id, event_type, sql::nullIfEmpty(order_ref), status, sql::nullIfEmpty(reason), livemode,
+      raw_body, sql::ts(now));
+  if (r.empty()) return std::nullopt;
+  return r[0][0].as<int64_t>();
+}
+
+void MatchTx::setDeliveryOutcome(int64_t delivery_row, const std::string& status, const std::string& reason,
+                                 std::optional<int64_t> payment_id) {
+  const std::string pid = payment_id ? std::to_string(*payment_id) : std::string();
+  impl_.tx.exec_params(
+      "UPDATE webhook_deliveries SET status = $2, status_reason = $3, payment_id = $4::bigint WHERE id = $1",
+      delivery_row, status, sql::nullIfEmpty(reason), sql::nullIfEmpty(pid));
+}
+
+void MatchTx::lockKeys(std::vector<std::string> keys) {
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  for (const auto& k : keys)
+    if (!k.empty()) impl_.tx.exec_params("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", k);
+}
+
+std::optional<PaymentRecord> MatchTx::findPayment(const std::string& provider, const std::string& payment_key,
+                                                  const std::string& order_ref) {
+  auto r = impl_.tx.exec_params(
+      "SELECT " + kPaymentColumns +
+          " FROM payments WHERE provider = $1 AND (payment_key = $2 OR ($3::text IS NOT NULL AND order_ref = $3))"
+          " ORDER BY (payment_key = $2) DESC, id LIMIT 1 FOR UPDATE",
+      provider, payment_key, sql::nullIfEmpty(order_ref));
+  if (r.empty()) return std::nullopt;
+  return toPayment(r[0]);
+}
+
+int64_t MatchTx::insertPayment(const PaymentRecord& p) {
+  const std::string amount = p.amount_minor ? std::to_string(*p.amount_minor) : std::string();
+  auto r = impl_.tx.exec_params(
+      "INSERT INTO payments (provider, payment_key, order_ref, refs, browser_event_id, amount_minor, currency,"
+      " paid_at, user_data, hash_anomalies, status, match_deadline, created_at)"
+      " VALUES ($1, $2, $3, $4::text[], $5, $6::bigint, $7, to_timestamp($8::float8), $9::jsonb, $10::jsonb, $11,"
+      " to_timestamp($12::float8), to_timestamp($13::float8)) RETURNING id",
+      p.provider, p.payment_key, sql::nullIfEmpty(p.order_ref), sql::textArray(p.refs),
+      sql::nullIfEmpty(p.browser_event_id), sql::nullIfEmpty(amount), sql::nullIfEmpty(p.currency),
+      sql::ts(p.paid_at), p.user_data_json, p.anomalies_json, p.status, sql::ts(p.match_deadline),
+      sql::ts(p.created_at));
+  return r[0][0].as<int64_t>();
+}
+
+void MatchTx::mergePayment(int64_t id, const std::vector<std::string>& refs, const std::string& order_ref,
+                           const std::string& browser_event_id, const std::string& user_data_json) {
+  impl_.tx.exec_params(
+      "UPDATE payments SET"
+      " refs = ARRAY(SELECT DISTINCT unnest(refs || $2::text[])),"
+      " order_ref = coalesce(order_ref, $3),"
+      " browser_event_id = coalesce(browser_event_id, $4),"
+      " user_data = $5::jsonb || user_data"
+      " WHERE id = $1",
+      id, sql::textArray(refs), sql::nullIfEmpty(order_ref), sql::nullIfEmpty(browser_event_id), user_data_json);
+}
+
+std::optional<ClientEventRecord> MatchTx::findClientEvent(const std::vector<std::string>& refs,
+                                                          const std::string& browser_event_id) {
+  if (refs.empty() && browser_event_id.empty()) return std::nullopt;
+  auto r = impl_.tx.exec_params(
+      "SELECT " + kClientEventColumns +
+          " FROM client_events WHERE event_id = ANY($1::text[]) OR order_ref = ANY($1::text[])"
+          " OR event_id = $2"
+          " ORDER BY (event_id = $2) DESC, (event_name = 'Purchase') DESC, event_time DESC, id DESC LIMIT 1",
+      sql::textArray(refs), browser_event_id);
+  if (r.empty()) return std::nullopt;
+  return toClientEvent(r[0]);
+}
+
+std::vector<PaymentRecord> MatchTx::claimWaitingByRefs(const std::vector<std::string>& refs, int limit) {
+  std::vector<PaymentRecord> out;
+  auto r = impl_.tx.exec_params("SELECT " + kPaymentColumns +
+                                    " FROM payments WHERE status = 'waiting' AND refs && $1::text[]"
+                                    " ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED",
+                                sql::textArray(refs), limit);
+  for (const auto& row : r) out.push_back(toPayment(row));
+  return out;
+}
+
+std::vector<PaymentRecord> MatchTx::claimWaiting(int limit) {
+  std::vector<PaymentRecord> out;
+  auto r = impl_.tx.exec_params("SELECT " + kPaymentColumns +
+                                    " FROM payments WHERE status = 'waiting'"
+                                    " ORDER BY match_deadline, id LIMIT $1 FOR UPDATE SKIP LOCKED",
+                                limit);
+  for (const auto& row : r) out.push_back(toPayment(row));
+  return out;
+}
+
+void MatchTx::resolvePayment(int64_t id, const std::string& status, std::optional<int64_t> client_event_id,
+                             TimePoint now) {
+  const std::string ce = client_event_id ? std::to_string(*client_event_id) : std::string();
+  impl_.tx.exec_params(
+      "UPDATE payments SET status = $2, client_event_id = $3::bigint, resolved_at = to_timestamp($4::float8)"
+      " WHERE id = $1",
+      id, status, sql::nullIfEmpty(ce), sql::ts(now));
+}
+
+bool MatchTx::insertOutbound(const OutboundRecord& o) {
+  const std::string pid = o.payment_id ? std::to_string(*o.payment_id) : std::string();
+  auto r = impl_.tx.exec_params(
+      "INSERT INTO outbound_events (pixel_id, event_name, event_id, event_time, order_ref, payment_id, matched,"
+      " payload, status, next_attempt_at, last_error, test_event_code, created_at)"
+      " VALUES ($1, $2, $3, to_timestamp($4::float8), $5, $6::bigint, $7, $8::jsonb, $9,"
+      " to_timestamp($10::float8), $11, $12, to_timestamp($13::float8))"
+      " ON CONFLICT DO NOTHING RETURNING id",
+      o.pixel_id, o.event_name, o.event_id, sql::ts(o.event_time), sql::nullIfEmpty(o.order_ref),
+      sql::nullIfEmpty(pid), o.matched, o.payload_json, o.status, sql::ts(o.next_attempt_at),
+      sql::nullIfEmpty(o.last_error), o.test_event_code, sql::ts(o.created_at));
+  return !r.empty();
+}
+
+void MatchTx::notifyOutbound() { impl_.tx.exec("SELECT pg_notify('capi_outbound', '')"); }
+
+std::vector<bool> IngestStore::insertClientEvents(const std::vector<ClientEventRecord>& events) {
+  return pool_.with([&](pqxx::connection_base& c) {
+    std::vector<bool> inserted;
+    pqxx::work tx(c);
+    for (const auto& e : events) {
+      auto r = tx.exec_params(
+          "INSERT INTO client_events (event_id, event_name, event_time, reported_event_time, time_adjusted,"
+          " order_ref, event_source_url, fbp, fbc, client_ip_address, client_user_agent, user_data, custom_data,"
+          " hash_anomalies, received_at)"
+          " VALUES ($1, $2, to_timestamp($3::float8), to_timestamp($4::float8), $5, $6, $7, $8, $9, $10, $11,"
+          " $12::jsonb, $13::jsonb, $14::jsonb, to_timestamp($15::float8))"
+          " ON CONFLICT (event_name, event_id) DO NOTHING RETURNING id",
+          e.event_id, e.event_name, sql::ts(e.event_time),
+          e.reported_event_time ? sql::ts(*e.reported_event_time).c_str() : nullptr,
+          sql::nullIfEmpty(e.time_adjusted), sql::nullIfEmpty(e.order_ref), sql::nullIfEmpty(e.event_source_url),
+          sql::nullIfEmpty(e.fbp), sql::nullIfEmpty(e.fbc), sql::nullIfEmpty(e.client_ip_address),
+          sql::nullIfEmpty(e.client_user_agent), e.user_data_json, e.custom_data_json, e.anomalies_json,
+          sql::ts(e.received_at));
+      inserted.push_back(!r.empty());
+    }
+    tx.commit();
+    return inserted;
+  });
+}
+
+void IngestStore::inTransaction(const std::function<void(MatchTx&)>& fn) {
+  pool_.with([&](pqxx::connection_base& c) {
+    pqxx::work tx(c);
+    MatchTx::Impl impl{tx};
+    MatchTx mtx(impl);
+    fn(mtx);
+    tx.commit();
+    return 0;
+  });
+}
+
+int64_t IngestStore::purge(TimePoint raw_before, TimePoint rows_before) {
+  return pool_.with([&](pqxx::connection_base& c) {
+    pqxx::work tx(c);
+    auto raw = tx.exec_params(
+        "UPDATE webhook_deliveries SET raw_payload = NULL"
+        " WHERE raw_payload IS NOT NULL AND received_at < to_timestamp($1::float8)",
+        sql::ts(raw_before));
+    const std::string cutoff = sql::ts(rows_before);
+    tx.exec_params("DELETE FROM outbound_events WHERE created_at < to_timestamp($1::float8)"
+                   " AND status IN ('sent', 'dead', 'dry_run')", cutoff);
+    tx.exec_params("DELETE FROM webhook_deliveries WHERE received_at < to_timestamp($1::float8)", cutoff);
+    tx.exec_params("DELETE FROM payments p WHERE created_at < to_timestamp($1::float8) AND status <> 'waiting'"
+                   " AND NOT EXISTS (SELECT 1 FROM outbound_events o WHERE o.payment_id = p.id)", cutoff);
+    tx.exec_params("DELETE FROM client_events c WHERE received_at < to_timestamp($1::float8)"
+                   " AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.client_event_id = c.id)", cutoff);
+    tx.commit();
+    return static_cast<int64_t>(raw.affected_rows());
+  });
+}
+
+}  // namespace capi::store

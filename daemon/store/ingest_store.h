@@ -1,0 +1,83 @@
+#pragma once
+// SQL for the intake path: browser events, provider deliveries, payments and the outbound rows
+// they produce. MatchTx is one open transaction; the matching module drives it so that a
+// delivery, its payment and its outbound rows commit together (2xx only after that commit).
+#include "store/records.h"
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace capi::store {
+
+class PgPool;
+
+class MatchTx {
+ public:
+  struct Impl;
+  explicit MatchTx(Impl& impl) : impl_(impl) {}
+
+  // Returns the new row's id, or nullopt when (provider, delivery_id) was already recorded.
+  std::optional<int64_t> insertDelivery(const std::string& provider, const std::string& delivery_id,
+                                        const std::string& event_type, const std::string& order_ref,
+                                        const std::string& status, const std::string& reason,
+                                        bool livemode, const std::string& raw_body, TimePoint now);
+  void setDeliveryOutcome(int64_t delivery_row, const std::string& status, const std::string& reason,
+                          std::optional<int64_t> payment_id);
+
+  // Transaction-scoped advisory locks on the given keys (taken in a fixed order, no deadlocks).
+  void lockKeys(std::vector<std::string> keys);
+
+  // The payment with this key, or else (when order_ref is set) the provider's payment for
+  // that order reference. Locks the row.
+  std::optional<PaymentRecord> findPayment(const std::string& provider, const std::string& payment_key,
+                                           const std::string& order_ref);
+  int64_t insertPayment(const PaymentRecord& p);
+  // Adds references and fills order_ref / customer data the earlier webhooks lacked.
+  void mergePayment(int64_t id, const std::vector<std::string>& refs, const std::string& order_ref,
+                    const std::string& browser_event_id, const std::string& user_data_json);
+
+  // The browser event a payment refers to: an explicit browser event id first, then a Purchase,
+  // then the latest event carrying any of the references (as event_id or order_ref).
+  std::optional<ClientEventRecord> findClientEvent(const std::vector<std::string>& refs,
+                                                   const std::string& browser_event_id);
+
+  // Waiting payments whose references include any of refs (locked, skipping locked rows).
+  std::vector<PaymentRecord> claimWaitingByRefs(const std::vector<std::string>& refs, int limit);
+  // Waiting payments, oldest deadline first (locked, skipping locked rows).
+  std::vector<PaymentRecord> claimWaiting(int limit);
+
+  void resolvePayment(int64_t id, const std::string& status, std::optional<int64_t> client_event_id,
+                      TimePoint now);
+  // False when the (pixel, event) or (pixel, payment) already has a row.
+  bool insertOutbound(const OutboundRecord& o);
+  // Wakes dispatchers of every instance once this transaction commits.
+  void notifyOutbound();
+
+ private:
+  Impl& impl_;
+};
+
+class IngestStore {
+ public:
+  explicit IngestStore(PgPool& pool) : pool_(pool) {}
+
+  // Inserts browser events in one transaction; result[i] is false when event i was a duplicate
+  // (same event_name and event_id already stored).
+  std::vector<bool> insertClientEvents(const std::vector<ClientEventRecord>& events);
+
+  // Runs fn in one transaction and commits when it returns. Throws DatabaseUnavailable when
+  // the database cannot be reached; the transaction is then rolled back.
+  void inTransaction(const std::function<void(MatchTx&)>& fn);
+
+  // Deletes raw webhook bodies older than raw_before and hashed rows older than rows_before.
+  // Returns the number of raw bodies purged.
+  int64_t purge(TimePoint raw_before, TimePoint rows_before);
+
+ private:
+  PgPool& pool_;
+};
+
+}  // namespace capi::store

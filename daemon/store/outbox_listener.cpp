@@ -1,0 +1,52 @@
+#include "store/outbox_listener.h"
+
+#include <pqxx/pqxx>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+namespace capi::store {
+namespace {
+
+class Receiver final : public pqxx::notification_receiver {
+ public:
+  Receiver(pqxx::connection_base& c, std::function<void()>& fn) : notification_receiver(c, "capi_outbound"), fn_(fn) {}
+  void operator()(const std::string&, int) override { fn_(); }
+
+ private:
+  std::function<void()>& fn_;
+};
+
+}  // namespace
+
+OutboxListener::OutboxListener(std::string url, std::function<void()> on_notify)
+    : url_(std::move(url)), on_notify_(std::move(on_notify)) {}
+
+OutboxListener::~OutboxListener() { stop(); }
+
+void OutboxListener::start() {
+  if (running_.exchange(true)) return;
+  thread_ = std::thread([this] { run(); });
+}
+
+void OutboxListener::stop() {
+  if (!running_.exchange(false)) return;
+  if (thread_.joinable()) thread_.join();
+}
+
+void OutboxListener::run() {
+  while (running_) {
+    try {
+      pqxx::connection c(url_);
+      Receiver receiver(c, on_notify_);
+      // A missed notification costs at most one poll interval; wake once after (re)connecting.
+      on_notify_();
+      while (running_) c.await_notification(0, 500000);
+    } catch (const std::exception& e) {
+      spdlog::debug("outbox listener: {}; reconnecting", e.what());
+      for (int i = 0; i < 20 && running_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+}
+
+}  // namespace capi::store

@@ -1,0 +1,53 @@
+#include "store/sql_util.h"
+
+#include <cmath>
+#include <cstdio>
+
+namespace capi::store::sql {
+
+std::string ts(TimePoint t) {
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+  const long long secs = micros >= 0 ? micros / 1000000 : -((-micros + 999999) / 1000000);
+  const long long frac = micros - secs * 1000000;
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%lld.%06lld", secs, frac);
+  return buf;
+}
+
+std::string textArray(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ',';
+    out += '"';
+    for (char c : values[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+TimePoint toTimePoint(const pqxx::field& f) {
+  const double secs = f.as<double>();
+  return TimePoint(std::chrono::microseconds(static_cast<int64_t>(std::llround(secs * 1e6))));
+}
+
+std::optional<TimePoint> toOptionalTimePoint(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return toTimePoint(f);
+}
+
+std::string str(const pqxx::field& f) { return f.is_null() ? std::string() : f.as<std::string>(); }
+
+std::vector<std::string> parseTextArray(const pqxx::field& f) {
+  std::vector<std::string> out;
+  if (f.is_null()) return out;
+  auto parser = f.as_array();
+  for (auto item = parser.get_next(); item.first != pqxx::array_parser::done; item = parser.get_next())
+    if (item.first == pqxx::array_parser::string_value) out.push_back(item.second);
+  return out;
+}
+
+}  // namespace capi::store::sql
