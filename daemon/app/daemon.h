@@ -1,5 +1,6 @@
 #pragma once
 // The serve command's object graph: the one place concrete classes are wired together.
+#include "capi/graph/graph_client.h"
 #include "config/config.h"
 
 #include <cstdint>
@@ -10,9 +11,6 @@ namespace capi {
 class Clock;
 class Metrics;
 }  // namespace capi
-namespace capi::graph {
-class GraphApi;
-}
 namespace capi::matching {
 class Matcher;
 }

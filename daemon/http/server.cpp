@@ -36,11 +36,14 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
       if (q != std::string::npos) r.query = uri.substr(q + 1);
       for (const auto& [name, value] : req) r.headers[name] = value;
       r.peer_ip = req.clientAddress().host().toString();
+      // Without a length or chunking there is no body: Poco would read until the peer closes
+      // (a CORS preflight would hang for the whole socket timeout).
+      const bool has_body = req.hasContentLength() || req.getChunkedTransferEncoding();
       if (req.hasContentLength() && req.getContentLength64() > static_cast<Poco::Int64>(max_body_)) {
         out = jsonError(Outcome::PayloadTooLarge,
                         "body larger than server.max_body_bytes (" + std::to_string(max_body_) + " bytes)");
         drained = false;
-      } else if (!readBody(req.stream(), r.body)) {
+      } else if (has_body && !readBody(req.stream(), r.body)) {
         out = jsonError(Outcome::PayloadTooLarge,
                         "body larger than server.max_body_bytes (" + std::to_string(max_body_) + " bytes)");
         drained = false;

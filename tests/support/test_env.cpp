@@ -15,12 +15,6 @@ namespace {
 
 std::string adminUrl() { return withDatabase(baseDatabaseUrl(), "postgres"); }
 
-void adminExec(const std::string& sql) {
-  pqxx::connection c(adminUrl());
-  pqxx::nontransaction tx(c);
-  tx.exec(sql);
-}
-
 // One migrated template per test process; each TestDatabase clones it.
 const std::string& migratedTemplate() {
   static std::once_flag once;
@@ -41,6 +35,19 @@ const std::string& migratedTemplate() {
 }
 
 }  // namespace
+
+void adminExec(const std::string& sql) {
+  pqxx::connection c(adminUrl());
+  pqxx::nontransaction tx(c);
+  tx.exec(sql);
+}
+
+void TestDatabase::setAvailable(bool available) const {
+  adminExec("ALTER DATABASE " + name_ + " ALLOW_CONNECTIONS " + (available ? "true" : "false"));
+  if (!available)
+    adminExec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + name_ +
+              "' AND pid <> pg_backend_pid()");
+}
 
 std::string baseDatabaseUrl() {
   const char* url = std::getenv("CAPI_TEST_DATABASE_URL");

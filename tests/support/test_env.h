@@ -22,11 +22,17 @@ class TestDatabase {
   // Runs SQL and returns the first column of the first row as text ("" when no row / NULL).
   std::string scalar(const std::string& sql) const;
   void exec(const std::string& sql) const;
+  // Simulates a database outage for this database only: refuses new connections and
+  // terminates the existing ones (false), or lets clients in again (true).
+  void setAvailable(bool available) const;
 
  private:
   std::string name_;
   std::string url_;
 };
+
+// Runs SQL on the maintenance database "postgres".
+void adminExec(const std::string& sql);
 
 std::string migrationsDir();
 std::string daemonBinary();

@@ -1,0 +1,355 @@
+// The core path against real PostgreSQL and real HTTP: browser events in, Stripe webhooks
+// verified and matched, exactly one deduplicable Purchase per order and pixel.
+#include "dispatch/dispatcher.h"
+#include "matching/matcher.h"
+#include "support/test_daemon.h"
+#include "support/test_env.h"
+#include "webhooks/stripe/stripe_signature.h"
+
+#include <catch2/catch.hpp>
+
+using namespace capi;
+using namespace capi::testing;
+
+namespace {
+
+const TimePoint kStart = fromUnixSeconds(1795000000);
+
+struct Fixture {
+  TestDatabase db;
+  ManualClock clock{kStart};
+};
+
+int64_t now(const ManualClock& c) { return toUnixSeconds(c.now()); }
+
+}  // namespace
+
+TEST_CASE("a browser event followed by its webhook yields one Purchase carrying the browser event_id and time") {
+  Fixture f;
+  TestDaemon d(testConfig(f.db), f.clock);
+  BrowserEvent be;
+  be.event_time = now(f.clock) - 5;
+  auto r = d.post("/v1/events", browserEventJson(be));
+  REQUIRE(r.status == 202);
+  f.clock.advance(std::chrono::minutes(3));
+  StripeCheckout sc;
+  sc.created = now(f.clock) - 2;
+  r = d.postStripe(stripeCheckoutEvent(sc));
+  REQUIRE(r.status == 200);
+  CHECK(r.body.find("accepted") != std::string::npos);
+
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "1");
+  CHECK(f.db.scalar("SELECT event_id FROM outbound_events") == "browser-evt-1");
+  CHECK(f.db.scalar("SELECT extract(epoch from event_time)::bigint FROM outbound_events") ==
+        std::to_string(be.event_time));
+  CHECK(f.db.scalar("SELECT matched FROM outbound_events") == "t");
+  CHECK(f.db.scalar("SELECT status FROM outbound_events") == "dry_run");
+  CHECK(f.db.scalar("SELECT payload->>'event_time' FROM outbound_events") == std::to_string(be.event_time));
+  CHECK(f.db.scalar("SELECT payload->'user_data'->>'fbc' FROM outbound_events") == be.fbc);
+  CHECK(f.db.scalar("SELECT payload->'user_data'->>'em' FROM outbound_events") ==
+        "62a14e44f765419d10fea99367361a727c12365e2520f32218d505ed9aa0f62f");
+  CHECK(f.db.scalar("SELECT payload->'custom_data'->>'value' FROM outbound_events") == "19.99");
+  CHECK(f.db.scalar("SELECT payload->'custom_data'->>'currency' FROM outbound_events") == "EUR");
+  CHECK(f.db.scalar("SELECT payload->>'action_source' FROM outbound_events") == "website");
+}
+
+TEST_CASE("a webhook that arrives 30 s before its browser event still carries the browser event_id and time") {
+  Fixture f;
+  TestDaemon d(testConfig(f.db), f.clock);
+  StripeCheckout sc;
+  sc.created = now(f.clock);
+  auto r = d.postStripe(stripeCheckoutEvent(sc));
+  REQUIRE(r.status == 200);
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "0");
+  CHECK(f.db.scalar("SELECT status FROM payments") == "waiting");
+
+  f.clock.advance(std::chrono::seconds(30));
+  BrowserEvent be;
+  be.event_time = now(f.clock) - 40;
+  REQUIRE(d.post("/v1/events", browserEventJson(be)).status == 202);
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "1");
+  CHECK(f.db.scalar("SELECT event_id FROM outbound_events") == "browser-evt-1");
+  CHECK(f.db.scalar("SELECT extract(epoch from event_time)::bigint FROM outbound_events") ==
+        std::to_string(be.event_time));
+  CHECK(f.db.scalar("SELECT status FROM payments") == "matched");
+}
+
+TEST_CASE("a payment with no browser event within the wait is sent once, unmatched, with the derived event_id") {
+  Fixture f;
+  auto cfg = testConfig(f.db);
+  cfg.matching.wait_seconds = 600;
+  TestDaemon d(cfg, f.clock);
+  StripeCheckout sc;
+  sc.created = now(f.clock) - 20;
+  REQUIRE(d.postStripe(stripeCheckoutEvent(sc)).status == 200);
+  f.clock.advance(std::chrono::seconds(599));
+  d->maintenance();
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "0");
+  f.clock.advance(std::chrono::seconds(2));
+  d->maintenance();
+  d->maintenance();
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "1");
+  CHECK(f.db.scalar("SELECT event_id FROM outbound_events") == "ORDER-1");
+  CHECK(f.db.scalar("SELECT matched FROM outbound_events") == "f");
+  CHECK(f.db.scalar("SELECT extract(epoch from event_time)::bigint FROM outbound_events") ==
+        std::to_string(sc.created));
+  CHECK(f.db.scalar("SELECT status FROM payments") == "unmatched");
+}
+
+TEST_CASE("matching.unmatched = drop records the payment and queues nothing") {
+  Fixture f;
+  auto cfg = testConfig(f.db);
+  cfg.matching.wait_seconds = 10;
+  cfg.matching.unmatched = config::UnmatchedPolicy::Drop;
+  TestDaemon d(cfg, f.clock);
+  StripeCheckout sc;
+  sc.created = now(f.clock);
+  REQUIRE(d.postStripe(stripeCheckoutEvent(sc)).status == 200);
+  f.clock.advance(std::chrono::seconds(11));
+  d->maintenance();
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "0");
+  CHECK(f.db.scalar("SELECT status FROM payments") == "dropped");
+}
+
+TEST_CASE("ten redeliveries plus payment_intent.succeeded for the same payment yield one row per pixel") {
+  Fixture f;
+  auto cfg = testConfig(f.db);
+  cfg.pixels.push_back({"second", "222", ""});
+  TestDaemon d(cfg, f.clock);
+  BrowserEvent be;
+  be.event_time = now(f.clock);
+  REQUIRE(d.post("/v1/events", browserEventJson(be)).status == 202);
+  StripeCheckout sc;
+  sc.created = now(f.clock);
+  const auto body = stripeCheckoutEvent(sc);
+  for (int i = 0; i < 10; ++i) {
+    auto r = d.postStripe(body);
+    REQUIRE(r.status == 200);
+    if (i > 0) CHECK(r.body.find("\"duplicate\"") != std::string::npos);
+  }
+  auto r = d.postStripe(stripePaymentIntentSucceeded("evt_2", "pi_1", 1999, "eur", now(f.clock)));
+  REQUIRE(r.status == 200);
+  CHECK(r.body.find("duplicate_order") != std::string::npos);
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "2");
+  CHECK(f.db.scalar("SELECT count(DISTINCT pixel_id) FROM outbound_events") == "2");
+  CHECK(f.db.scalar("SELECT count(*) FROM webhook_deliveries") == "2");
+  CHECK(f.db.scalar("SELECT count(*) FROM payments") == "1");
+}
+
+TEST_CASE("payment_intent.succeeded before checkout.session.completed still yields one row, with the order reference") {
+  Fixture f;
+  TestDaemon d(testConfig(f.db), f.clock);
+  REQUIRE(d.postStripe(stripePaymentIntentSucceeded("evt_pi", "pi_1", 1999, "eur", now(f.clock))).status == 200);
+  StripeCheckout sc;
+  sc.created = now(f.clock);
+  REQUIRE(d.postStripe(stripeCheckoutEvent(sc)).status == 200);
+  BrowserEvent be;
+  be.event_time = now(f.clock);
+  REQUIRE(d.post("/v1/events", browserEventJson(be)).status == 202);
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "1");
+  CHECK(f.db.scalar("SELECT event_id FROM outbound_events") == "browser-evt-1");
+}
+
+TEST_CASE("an unpaid checkout session and an unknown event type are recorded as ignored and answered 200") {
+  Fixture f;
+  TestDaemon d(testConfig(f.db), f.clock);
+  StripeCheckout sc;
+  sc.payment_status = "unpaid";
+  sc.created = now(f.clock);
+  auto r = d.postStripe(stripeCheckoutEvent(sc));
+  CHECK(r.status == 200);
+  CHECK(r.body.find("ignored") != std::string::npos);
+  StripeCheckout other = sc;
+  other.event_id = "evt_other";
+  other.type = "customer.created";
+  CHECK(d.postStripe(stripeCheckoutEvent(other)).status == 200);
+  CHECK(f.db.scalar("SELECT count(*) FROM webhook_deliveries WHERE status = 'ignored'") == "2");
+  CHECK(f.db.scalar("SELECT count(*) FROM payments") == "0");
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "0");
+}
+
+TEST_CASE("rejected Stripe deliveries get 400 and leave nothing stored") {
+  Fixture f;
+  TestDaemon d(testConfig(f.db), f.clock);
+  StripeCheckout sc;
+  sc.created = now(f.clock);
+  const std::string body = stripeCheckoutEvent(sc);
+  const int64_t t = now(f.clock);
+  const std::string good = webhooks::stripe::StripeSignatureVerifier::sign(kStripeSecret, t, body);
+  auto post = [&](const std::string& b, const std::string& header) {
+    std::map<std::string, std::string> h{{"Content-Type", "application/json"}};
+    if (!header.empty()) h["Stripe-Signature"] = header;
+    return d.post("/webhooks/stripe", b, h);
+  };
+
+  SECTION("tampered body") { CHECK(post(body + " ", good).status == 400); }
+  SECTION("wrong secret") {
+    CHECK(post(body, webhooks::stripe::StripeSignatureVerifier::sign("whsec_other", t, body)).status == 400);
+  }
+  SECTION("stale timestamp") {
+    CHECK(post(body, webhooks::stripe::StripeSignatureVerifier::sign(kStripeSecret, t - 301, body)).status == 400);
+  }
+  SECTION("future timestamp") {
+    CHECK(post(body, webhooks::stripe::StripeSignatureVerifier::sign(kStripeSecret, t + 301, body)).status == 400);
+  }
+  SECTION("missing header") { CHECK(post(body, "").status == 400); }
+  SECTION("garbage header") { CHECK(post(body, "garbage,,=").status == 400); }
+  SECTION("valid signature over a non-JSON body") {
+    const std::string junk = "this is not json";
+    CHECK(post(junk, webhooks::stripe::StripeSignatureVerifier::sign(kStripeSecret, t, junk)).status == 400);
+  }
+  CHECK(f.db.scalar("SELECT count(*) FROM webhook_deliveries") == "0");
+  CHECK(f.db.scalar("SELECT count(*) FROM payments") == "0");
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "0");
+}
+
+TEST_CASE("two v1 entries where only the second is valid are accepted") {
+  Fixture f;
+  TestDaemon d(testConfig(f.db), f.clock);
+  StripeCheckout sc;
+  sc.created = now(f.clock);
+  const std::string body = stripeCheckoutEvent(sc);
+  const int64_t t = now(f.clock);
+  const std::string good = webhooks::stripe::StripeSignatureVerifier::sign(kStripeSecret, t, body);
+  const std::string v1 = good.substr(good.find("v1="));
+  const std::string header = "t=" + std::to_string(t) + ",v1=" + std::string(64, '0') + "," + v1;
+  auto r = d.post("/webhooks/stripe", body, {{"Stripe-Signature", header}});
+  CHECK(r.status == 200);
+  CHECK(f.db.scalar("SELECT count(*) FROM webhook_deliveries") == "1");
+}
+
+TEST_CASE("a browser event older than Meta's 7 days is recorded dead with a reason, never queued") {
+  Fixture f;
+  auto cfg = testConfig(f.db);
+  cfg.matching.max_past_skew_seconds = 30 * 86400;
+  TestDaemon d(cfg, f.clock);
+  BrowserEvent be;
+  be.event_time = now(f.clock) - 8 * 86400;
+  REQUIRE(d.post("/v1/events", browserEventJson(be)).status == 202);
+  StripeCheckout sc;
+  sc.created = now(f.clock);
+  REQUIRE(d.postStripe(stripeCheckoutEvent(sc)).status == 200);
+  CHECK(f.db.scalar("SELECT status FROM outbound_events") == "dead");
+  CHECK(f.db.scalar("SELECT last_error FROM outbound_events").rfind("expired", 0) == 0);
+}
+
+TEST_CASE("a browser time in the future is replaced by the arrival time and flagged") {
+  Fixture f;
+  TestDaemon d(testConfig(f.db), f.clock);
+  BrowserEvent be;
+  be.event_time = now(f.clock) + 3600;
+  auto r = d.post("/v1/events", browserEventJson(be));
+  REQUIRE(r.status == 202);
+  CHECK(r.body.find("future") != std::string::npos);
+  CHECK(f.db.scalar("SELECT extract(epoch from event_time)::bigint FROM client_events") == std::to_string(now(f.clock)));
+  CHECK(f.db.scalar("SELECT time_adjusted FROM client_events") == "future");
+  CHECK(f.db.scalar("SELECT extract(epoch from reported_event_time)::bigint FROM client_events") ==
+        std::to_string(be.event_time));
+}
+
+TEST_CASE("POST /v1/events names each offending field, stores nothing, and rejects oversized bodies") {
+  Fixture f;
+  auto cfg = testConfig(f.db);
+  cfg.server.max_body_bytes = 4096;
+  TestDaemon d(cfg, f.clock);
+  auto r = d.post("/v1/events", R"({"data":[{"event_name":"Purchase","event_time":"soon"}]})");
+  CHECK(r.status == 400);
+  CHECK(r.body.find("event_id") != std::string::npos);
+  CHECK(r.body.find("event_time") != std::string::npos);
+  CHECK(d.post("/v1/events", "{not json").status == 400);
+  CHECK(d.post("/v1/events", "[]").status == 400);
+  CHECK(d.post("/v1/events", std::string(5000, ' ')).status == 413);
+  CHECK(f.db.scalar("SELECT count(*) FROM client_events") == "0");
+}
+
+TEST_CASE("a duplicate browser event is stored once and reported as a duplicate") {
+  Fixture f;
+  TestDaemon d(testConfig(f.db), f.clock);
+  BrowserEvent be;
+  be.event_time = now(f.clock);
+  REQUIRE(d.post("/v1/events", browserEventJson(be)).status == 202);
+  auto r = d.post("/v1/events", browserEventJson(be));
+  CHECK(r.status == 202);
+  CHECK(r.body.find("\"duplicates\":1") != std::string::npos);
+  CHECK(f.db.scalar("SELECT count(*) FROM client_events") == "1");
+}
+
+TEST_CASE("personal data in browser events is stored hashed, never raw") {
+  Fixture f;
+  TestDaemon d(testConfig(f.db), f.clock);
+  auto r = d.post("/v1/events", R"({"event_name":"Purchase","event_id":"e1","event_time":)" +
+                                    std::to_string(now(f.clock)) +
+                                    R"(,"user_data":{"em":"Jane.Doe@Example.com","ph":"not a phone","fn":"Jane"}})");
+  REQUIRE(r.status == 202);
+  CHECK(r.body.find("user_data.ph") != std::string::npos);
+  const std::string stored = f.db.scalar("SELECT user_data::text || hash_anomalies::text FROM client_events");
+  CHECK(stored.find("Jane") == std::string::npos);
+  CHECK(stored.find("jane") == std::string::npos);
+  CHECK(stored.find("Example") == std::string::npos);
+  CHECK(f.db.scalar("SELECT hash_anomalies->0->>'field' FROM client_events") == "ph");
+}
+
+TEST_CASE("client IP and user agent come from the request, X-Forwarded-For only from trusted proxies") {
+  Fixture f;
+  auto cfg = testConfig(f.db);
+  cfg.server.trusted_proxies = {"127.0.0.1"};
+  TestDaemon d(cfg, f.clock);
+  const std::string ev = R"({"event_name":"Purchase","event_id":"e1","event_time":)" + std::to_string(now(f.clock)) + "}";
+  REQUIRE(d.post("/v1/events", ev,
+                 {{"Content-Type", "application/json"}, {"X-Forwarded-For", "198.51.100.9, 127.0.0.1"},
+                  {"User-Agent", "UA/1.0"}})
+              .status == 202);
+  CHECK(f.db.scalar("SELECT client_ip_address FROM client_events") == "198.51.100.9");
+  CHECK(f.db.scalar("SELECT client_user_agent FROM client_events") == "UA/1.0");
+}
+
+TEST_CASE("X-Forwarded-For from an untrusted peer is ignored") {
+  Fixture f;
+  TestDaemon d(testConfig(f.db), f.clock);
+  const std::string ev = R"({"event_name":"Purchase","event_id":"e1","event_time":)" + std::to_string(now(f.clock)) + "}";
+  REQUIRE(d.post("/v1/events", ev, {{"Content-Type", "application/json"}, {"X-Forwarded-For", "198.51.100.9"}}).status == 202);
+  CHECK(f.db.scalar("SELECT client_ip_address FROM client_events") == "127.0.0.1");
+}
+
+TEST_CASE("CORS: an allowed origin gets preflight and response headers, another origin is refused") {
+  Fixture f;
+  auto cfg = testConfig(f.db);
+  cfg.server.cors_origins = {"https://shop.example"};
+  TestDaemon d(cfg, f.clock);
+  auto pre = httpRequest(d.port(), "OPTIONS", "/v1/events", "", {{"Origin", "https://shop.example"}});
+  CHECK(pre.status == 204);
+  CHECK(pre.headers["Access-Control-Allow-Origin"] == "https://shop.example");
+  auto bad = httpRequest(d.port(), "OPTIONS", "/v1/events", "", {{"Origin", "https://evil.example"}});
+  CHECK(bad.status == 403);
+  const std::string ev = R"({"event_name":"Purchase","event_id":"e1","event_time":)" + std::to_string(now(f.clock)) + "}";
+  CHECK(d.post("/v1/events", ev, {{"Origin", "https://evil.example"}}).status == 403);
+  CHECK(f.db.scalar("SELECT count(*) FROM client_events") == "0");
+}
+
+TEST_CASE("an ingest key, when configured, is required") {
+  Fixture f;
+  auto cfg = testConfig(f.db);
+  cfg.server.ingest_key = "k3y";
+  TestDaemon d(cfg, f.clock);
+  const std::string ev = R"({"event_name":"Purchase","event_id":"e1","event_time":)" + std::to_string(now(f.clock)) + "}";
+  CHECK(d.post("/v1/events", ev).status == 401);
+  CHECK(d.post("/v1/events", ev, {{"X-Ingest-Key", "k3y"}}).status == 202);
+}
+
+TEST_CASE("webhooks and browser events get 503 while the database is unreachable, and work again after") {
+  Fixture f;
+  TestDaemon d(testConfig(f.db), f.clock);
+  StripeCheckout sc;
+  sc.created = now(f.clock);
+  const std::string body = stripeCheckoutEvent(sc);
+  f.db.setAvailable(false);
+  CHECK(d.postStripe(body).status == 503);
+  BrowserEvent be;
+  be.event_time = now(f.clock);
+  CHECK(d.post("/v1/events", browserEventJson(be)).status == 503);
+  CHECK(d.get("/readyz").status == 503);
+  f.db.setAvailable(true);
+  CHECK(d.get("/readyz").status == 200);
+  CHECK(d.postStripe(body).status == 200);
+  CHECK(f.db.scalar("SELECT count(*) FROM webhook_deliveries") == "1");
+}
