@@ -1,7 +1,9 @@
 #include "app/cli.h"
 
 #include "app/check_config_command.h"
+#include "app/audit_command.h"
 #include "app/daemon.h"
+#include "app/events_command.h"
 #include "app/normalize_command.h"
 #include "app/retries_command.h"
 #include "build_info.h"
@@ -11,6 +13,7 @@
 #include <iostream>
 #include <pthread.h>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 namespace capi::app {
@@ -30,6 +33,9 @@ constexpr const char* kUsage =
     "  retries list [--status S] [--limit N] [--json]\n"
     "  retries show ID [--json]\n"
     "  retries retry ID|--all-dead            inspect and requeue the retry table\n"
+    "  events show EVENT_ID|ORDER_REF [--json] [--no-color]\n"
+    "                                         browser event and server payload side by side\n"
+    "  audit [--since DURATION] [--json]      deduplication health report; exit 1 on WARN\n"
     "  --version, --help\n"
     "\n"
     "--config defaults to " CAPI_DEFAULT_CONFIG_PATH ".\n"
@@ -120,6 +126,17 @@ int runCli(int argc, char** argv) {
       }
       return runRetries(args, cfg.database.url, std::cout, std::cerr);
     }
+    if (command == "events") {
+      config::Config cfg;
+      try {
+        cfg = config::load({config_path, false, true, config::processEnvironment()});
+      } catch (const config::ConfigError& e) {
+        std::cerr << e.what() << "\n";
+        return kExitConfig;
+      }
+      return runEvents(args, cfg.database.url, ::isatty(STDOUT_FILENO) == 1, std::cout, std::cerr);
+    }
+    if (command == "audit") return runAudit(args, config_path, std::cout, std::cerr);
   } catch (const std::exception& e) {
     std::cerr << "capi-reconciler " << command << ": " << e.what() << "\n";
     return kExitFailure;

@@ -1,0 +1,170 @@
+#include "store/audit_store.h"
+
+#include "store/pg_pool.h"
+#include "store/sql_util.h"
+
+namespace capi::store {
+
+AuditFigures collectAudit(PgPool& pool, TimePoint since, TimePoint now) {
+  return pool.with([&](pqxx::connection_base& c) {
+    AuditFigures f;
+    pqxx::read_transaction tx(c);
+    const std::string s = sql::ts(since), n = sql::ts(now);
+
+    auto r = tx.exec_params(
+        "SELECT count(*), count(*) FILTER (WHERE o.matched), count(*) FILTER (WHERE NOT o.matched),"
+        " count(*) FILTER (WHERE o.matched AND ce.event_name IS DISTINCT FROM 'Purchase')"
+        " FROM outbound_events o LEFT JOIN payments p ON p.id = o.payment_id"
+        " LEFT JOIN client_events ce ON ce.id = p.client_event_id"
+        " WHERE o.created_at >= to_timestamp($1::float8) AND o.event_name = 'Purchase'",
+        s);
+    f.purchases = r[0][0].as<int64_t>();
+    f.matched = r[0][1].as<int64_t>();
+    f.unmatched = r[0][2].as<int64_t>();
+    f.matched_other_name = r[0][3].as<int64_t>();
+
+    r = tx.exec_params(
+        "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY d), percentile_cont(0.95) WITHIN GROUP (ORDER BY d), max(d)"
+        " FROM (SELECT extract(epoch from p.created_at - ce.event_time)::float8 AS d FROM payments p"
+        "       JOIN client_events ce ON ce.id = p.client_event_id"
+        "       WHERE p.created_at >= to_timestamp($1::float8)) x",
+        s);
+    if (!r[0][0].is_null()) f.delay_p50 = r[0][0].as<double>();
+    if (!r[0][1].is_null()) f.delay_p95 = r[0][1].as<double>();
+    if (!r[0][2].is_null()) f.delay_max = r[0][2].as<double>();
+
+    f.browser_events = tx.exec_params("SELECT count(*) FROM client_events WHERE received_at >= to_timestamp($1::float8)",
+                                      s)[0][0].as<int64_t>();
+    f.payments = tx.exec_params("SELECT count(*) FROM payments WHERE created_at >= to_timestamp($1::float8)",
+                                s)[0][0].as<int64_t>();
+    for (const auto& row : tx.exec_params(
+             "SELECT time_adjusted, count(*) FROM client_events WHERE received_at >= to_timestamp($1::float8)"
+             " AND time_adjusted IS NOT NULL GROUP BY 1", s))
+      f.time_replaced[row[0].as<std::string>()] = row[1].as<int64_t>();
+
+    f.test_code_events = tx.exec_params(
+        "SELECT count(*) FROM outbound_events WHERE created_at >= to_timestamp($1::float8) AND test_event_code",
+        s)[0][0].as<int64_t>();
+
+    for (const auto& row : tx.exec_params(
+             "SELECT a->>'field' || ':' || (a->>'kind'), count(*) FROM ("
+             "  SELECT jsonb_array_elements(hash_anomalies) a FROM client_events WHERE received_at >= to_timestamp($1::float8)"
+             "  UNION ALL"
+             "  SELECT jsonb_array_elements(hash_anomalies) FROM payments WHERE created_at >= to_timestamp($1::float8)) x"
+             " GROUP BY 1", s))
+      f.anomalies[row[0].as<std::string>()] = row[1].as<int64_t>();
+
+    for (const auto& row : tx.exec_params(
+             "SELECT coalesce(error_class, 'unknown'), count(*) FROM send_attempts"
+             " WHERE attempted_at >= to_timestamp($1::float8) GROUP BY 1", s)) {
+      const auto cls = row[0].as<std::string>();
+      const auto count = row[1].as<int64_t>();
+      f.attempts += count;
+      if (cls != "ok") {
+        f.failed_attempts += count;
+        f.failures_by_class[cls] = count;
+      }
+    }
+    for (const auto& row : tx.exec_params(
+             "SELECT CASE WHEN last_error LIKE 'expired%' THEN 'expired' WHEN last_error LIKE 'invalid%' THEN 'invalid'"
+             " WHEN last_error LIKE 'gave up%' THEN 'max_attempts' ELSE 'other' END, count(*)"
+             " FROM outbound_events WHERE status = 'dead' AND created_at >= to_timestamp($1::float8) GROUP BY 1", s))
+      f.dead_by_reason[row[0].as<std::string>()] = row[1].as<int64_t>();
+
+    r = tx.exec_params("SELECT $1::float8 - " + sql::epoch("min(created_at)") +
+                           " FROM outbound_events WHERE status IN ('pending', 'retrying')", n);
+    if (!r[0][0].is_null()) f.oldest_pending_age = r[0][0].as<double>();
+    f.paused_pixels = tx.exec("SELECT count(*) FROM pixel_pauses")[0][0].as<int64_t>();
+    return f;
+  });
+}
+
+EventTrace findTrace(PgPool& pool, const std::string& key) {
+  return pool.with([&](pqxx::connection_base& c) {
+    EventTrace t;
+    pqxx::read_transaction tx(c);
+    for (const auto& r : tx.exec_params(
+             "SELECT id, event_id, event_name, " + sql::epoch("event_time") + ", " + sql::epoch("reported_event_time") +
+                 ", coalesce(time_adjusted, ''), coalesce(order_ref, ''), coalesce(event_source_url, ''),"
+                 " coalesce(fbp, ''), coalesce(fbc, ''), coalesce(client_ip_address, ''), coalesce(client_user_agent, ''),"
+                 " user_data::text, custom_data::text, hash_anomalies::text, " + sql::epoch("received_at") +
+                 " FROM client_events WHERE event_id = $1 OR order_ref = $1"
+                 " OR id IN (SELECT client_event_id FROM payments WHERE $1 = ANY(refs) OR payment_key = $1)"
+                 " ORDER BY received_at, id",
+             key)) {
+      ClientEventRecord e;
+      e.id = r[0].as<int64_t>();
+      e.event_id = r[1].as<std::string>();
+      e.event_name = r[2].as<std::string>();
+      e.event_time = sql::toTimePoint(r[3]);
+      e.reported_event_time = sql::toOptionalTimePoint(r[4]);
+      e.time_adjusted = r[5].as<std::string>();
+      e.order_ref = r[6].as<std::string>();
+      e.event_source_url = r[7].as<std::string>();
+      e.fbp = r[8].as<std::string>();
+      e.fbc = r[9].as<std::string>();
+      e.client_ip_address = r[10].as<std::string>();
+      e.client_user_agent = r[11].as<std::string>();
+      e.user_data_json = r[12].as<std::string>();
+      e.custom_data_json = r[13].as<std::string>();
+      e.anomalies_json = r[14].as<std::string>();
+      e.received_at = sql::toTimePoint(r[15]);
+      t.browser.push_back(std::move(e));
+    }
+    for (const auto& r : tx.exec_params(
+             "SELECT id, provider, payment_key, coalesce(order_ref, ''), status, " + sql::epoch("created_at") + ", " +
+                 sql::epoch("paid_at") + ", user_data::text, hash_anomalies::text"
+                 " FROM payments WHERE $1 = ANY(refs) OR payment_key = $1 OR order_ref = $1"
+                 " OR id IN (SELECT payment_id FROM outbound_events WHERE event_id = $1) ORDER BY id",
+             key)) {
+      PaymentRecord p;
+      p.id = r[0].as<int64_t>();
+      p.provider = r[1].as<std::string>();
+      p.payment_key = r[2].as<std::string>();
+      p.order_ref = r[3].as<std::string>();
+      p.status = r[4].as<std::string>();
+      p.created_at = sql::toTimePoint(r[5]);
+      p.paid_at = sql::toTimePoint(r[6]);
+      p.user_data_json = r[7].as<std::string>();
+      p.anomalies_json = r[8].as<std::string>();
+      t.payments.push_back(std::move(p));
+    }
+    for (const auto& r : tx.exec_params(
+             "SELECT id, pixel_id, event_name, event_id, " + sql::epoch("event_time") +
+                 ", coalesce(order_ref, ''), matched, payload::text, status, attempts, coalesce(last_error, ''),"
+                 " last_http_status, coalesce(fbtrace_id, ''), test_event_code, " + sql::epoch("created_at") +
+                 " FROM outbound_events WHERE event_id = $1 OR order_ref = $1"
+                 " OR payment_id IN (SELECT id FROM payments WHERE $1 = ANY(refs) OR payment_key = $1)"
+                 " ORDER BY id",
+             key)) {
+      OutboundRecord o;
+      o.id = r[0].as<int64_t>();
+      o.pixel_id = r[1].as<std::string>();
+      o.event_name = r[2].as<std::string>();
+      o.event_id = r[3].as<std::string>();
+      o.event_time = sql::toTimePoint(r[4]);
+      o.order_ref = r[5].as<std::string>();
+      o.matched = r[6].as<bool>();
+      o.payload_json = r[7].as<std::string>();
+      o.status = r[8].as<std::string>();
+      o.attempts = r[9].as<int>();
+      o.last_error = r[10].as<std::string>();
+      if (!r[11].is_null()) o.last_http_status = r[11].as<int>();
+      o.fbtrace_id = r[12].as<std::string>();
+      o.test_event_code = r[13].as<bool>();
+      o.created_at = sql::toTimePoint(r[14]);
+      t.server.push_back(std::move(o));
+    }
+    for (const auto& p : t.payments) {
+      for (const auto& r : tx.exec_params(
+               "SELECT provider, delivery_id, event_type, status, coalesce(status_reason, ''), " +
+                   sql::epoch("received_at") + " FROM webhook_deliveries WHERE payment_id = $1 ORDER BY received_at",
+               p.id))
+        t.deliveries.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(),
+                                r[3].as<std::string>(), r[4].as<std::string>(), sql::toTimePoint(r[5])});
+    }
+    return t;
+  });
+}
+
+}  // namespace capi::store
