@@ -108,7 +108,9 @@ int Dispatcher::runOnce() {
   cycle.settings = settings();
   const auto& s = *cycle.settings;
   const TimePoint now = clock_.now();
-  auto claimed = store_.claim(owner_, now, s.lease, std::clamp(s.batch_size, 1, 1000));
+  // Meta takes at most 1,000 events per request; a size below 1 would never advance the batching.
+  const size_t batch_size = static_cast<size_t>(std::clamp(s.batch_size, 1, 1000));
+  auto claimed = store_.claim(owner_, now, s.lease, static_cast<int>(batch_size));
   if (claimed.empty()) return 0;
 
   for (const auto& p : store_.pausedPixels()) cycle.paused.insert(p.pixel_id);
@@ -149,9 +151,9 @@ int Dispatcher::runOnce() {
       for (size_t i = 1; i < events.size(); ++i) cycle.outcomes.push_back({events[i]->id, "", false, now, "", {}, "", false});
       events.resize(1);
     }
-    for (size_t i = 0; i < events.size(); i += static_cast<size_t>(s.batch_size)) {
+    for (size_t i = 0; i < events.size(); i += batch_size) {
       std::vector<const store::ClaimedEvent*> batch(events.begin() + static_cast<long>(i),
-                                                    events.begin() + static_cast<long>(std::min(events.size(), i + s.batch_size)));
+                                                    events.begin() + static_cast<long>(std::min(events.size(), i + batch_size)));
       sendGroup(cycle, pixel, std::move(batch));
     }
   }
@@ -183,6 +185,10 @@ void Dispatcher::sendGroup(Cycle& cycle, const std::string& pixel, std::vector<c
   const std::string description = graph::describe(resp);
   const std::optional<int> http = resp.http_status ? std::optional<int>(resp.http_status) : std::nullopt;
   const std::string trace = resp.kind == graph::GraphResponse::Kind::Success ? resp.fbtrace_id : resp.error.fbtrace_id;
+  // Why a transient failure happened; send_attempts.error_class and the retry metric use it.
+  const std::string reason = resp.kind == graph::GraphResponse::Kind::Transport ? "network"
+                             : resp.http_status >= 500                          ? "server"
+                                                                                : "throttled";
 
   for (const auto* e : events) {
     store::AttemptRecord a;
@@ -191,7 +197,7 @@ void Dispatcher::sendGroup(Cycle& cycle, const std::string& pixel, std::vector<c
     a.http_status = http;
     a.graph_code = resp.error.code;
     a.graph_subcode = resp.error.subcode;
-    a.error_class = graph::toString(cls);
+    a.error_class = cls == graph::ErrorClass::Transient ? reason : graph::toString(cls);
     a.message = cls == graph::ErrorClass::Ok ? "" : description;
     a.fbtrace_id = trace;
     a.latency_ms = static_cast<int>(resp.latency.count());
@@ -216,9 +222,6 @@ void Dispatcher::sendGroup(Cycle& cycle, const std::string& pixel, std::vector<c
     }
     case graph::ErrorClass::Transient: {
       recordOutcomeForWindow(true, static_cast<int>(events.size()));
-      const std::string reason = resp.kind == graph::GraphResponse::Kind::Transport ? "network"
-                                 : resp.http_status >= 500                          ? "server"
-                                                                                    : "throttled";
       for (const auto* e : events) {
         const int attempts = e->attempts + 1;
         double unit;
