@@ -52,15 +52,19 @@ bool parseDuration(const std::string& text, long long& seconds) {
   const std::string num = text.substr(0, text.size() - 1);
   if (num.empty() || num.size() > 9 || num.find_first_not_of("0123456789") != std::string::npos) return false;
   const long long n = std::stoll(num);
+  long long s = 0;
   switch (unit) {
-    case 's': seconds = n; break;
-    case 'm': seconds = n * 60; break;
-    case 'h': seconds = n * 3600; break;
-    case 'd': seconds = n * 86400; break;
-    case 'w': seconds = n * 7 * 86400; break;
+    case 's': s = n; break;
+    case 'm': s = n * 60; break;
+    case 'h': s = n * 3600; break;
+    case 'd': s = n * 86400; break;
+    case 'w': s = n * 7 * 86400; break;
     default: return false;
   }
-  return n > 0;
+  // The cap keeps `now - window` far from the range of system_clock's nanosecond count.
+  if (n <= 0 || s > kMaxAuditWindowSeconds) return false;
+  seconds = s;
+  return true;
 }
 
 std::vector<AuditLine> evaluateAudit(const store::AuditFigures& f, const AuditThresholds& t, bool test_code_active_now) {
@@ -70,14 +74,18 @@ std::vector<AuditLine> evaluateAudit(const store::AuditFigures& f, const AuditTh
   if (f.purchases == 0) {
     l1.figure = "no Purchases in the window";
   } else {
-    const double unmatched = static_cast<double>(f.unmatched) / static_cast<double>(f.purchases);
-    l1.figure = pct(1 - unmatched) + " of " + std::to_string(f.purchases) + " Purchases carry the browser event_id; " +
+    // A Purchase matched to a browser event of another name (say InitiateCheckout) carries that
+    // event's id, which no pixel Purchase has: it counts twice just like an unmatched one.
+    const int64_t failing = f.unmatched + f.matched_other_name;
+    const double share = static_cast<double>(failing) / static_cast<double>(f.purchases);
+    const double browser = static_cast<double>(f.purchases - f.unmatched) / static_cast<double>(f.purchases);
+    l1.figure = pct(browser) + " of " + std::to_string(f.purchases) + " Purchases carry the browser event_id; " +
                 std::to_string(f.unmatched) + " unmatched (derived id)";
     if (f.matched_other_name > 0)
       l1.figure += "; " + std::to_string(f.matched_other_name) + " matched a browser event not named Purchase";
-    if (unmatched > t.unmatched_share) {
+    if (share > t.unmatched_share) {
       l1.warn = true;
-      l1.cause = "payments arrive without a browser event to match, so their server Purchase cannot deduplicate "
+      l1.cause = "payments arrive without a browser Purchase to match, so their server Purchase cannot deduplicate "
                  "against the pixel and may count twice";
       l1.fix = "POST every browser Purchase (with the pixel's eventID) to /v1/events with order_ref set to the "
                "Checkout Session's client_reference_id (or put the eventID in metadata.capi_event_id); check "
@@ -148,7 +156,7 @@ std::vector<AuditLine> evaluateAudit(const store::AuditFigures& f, const AuditTh
   if (f.paused_pixels) l5.figure += "; " + std::to_string(f.paused_pixels) + " pixel(s) paused";
   std::vector<std::string> causes;
   if (ratio > t.error_ratio) causes.push_back("send error ratio above " + pct(t.error_ratio));
-  if (dead > 0) causes.push_back(std::to_string(dead) + " events will never reach Meta");
+  if (dead > 0) causes.push_back(std::to_string(dead) + " dead event(s) will never reach Meta");
   if (f.oldest_pending_age && *f.oldest_pending_age > t.oldest_pending_seconds) causes.push_back("events are waiting too long");
   if (f.paused_pixels) causes.push_back("a pixel is paused on a token or permission error");
   if (!causes.empty()) {
@@ -163,6 +171,11 @@ std::vector<AuditLine> evaluateAudit(const store::AuditFigures& f, const AuditTh
 
 int runAudit(const std::vector<std::string>& args, const std::string& config_path, std::ostream& out,
              std::ostream& err) {
+  return runAudit(args, config_path, config::processEnvironment(), systemClock(), out, err);
+}
+
+int runAudit(const std::vector<std::string>& args, const std::string& config_path, const config::Environment& env,
+             const Clock& clock, std::ostream& out, std::ostream& err) {
   long long window = 7 * 86400;
   std::string since_text = "7d";
   bool json = false;
@@ -172,7 +185,7 @@ int runAudit(const std::vector<std::string>& args, const std::string& config_pat
     } else if (args[i] == "--since" && i + 1 < args.size()) {
       since_text = args[++i];
       if (!parseDuration(since_text, window)) {
-        err << "--since takes a duration such as 90m, 24h, 7d or 2w\n";
+        err << "--since takes a duration such as 90m, 24h, 7d or 2w (at most 3650d)\n";
         return kExitUsage;
       }
     } else {
@@ -182,17 +195,17 @@ int runAudit(const std::vector<std::string>& args, const std::string& config_pat
   }
   config::Config cfg;
   try {
-    cfg = config::load({config_path, false, true, config::processEnvironment()});
+    cfg = config::load({config_path, false, true, env});
   } catch (const config::ConfigError& e) {
     err << e.what() << "\n";
     return kExitConfig;
   }
   AuditThresholds t;
   t.error_ratio = cfg.alerts.error_ratio;
-  const TimePoint now = systemClock().now();
-  store::PgPool pool(cfg.database.url, 1, 60000);
+  const TimePoint now = clock.now();
   store::AuditFigures figures;
   try {
+    store::PgPool pool(cfg.database.url, 1, 60000);
     figures = store::collectAudit(pool, now - std::chrono::seconds(window), now);
   } catch (const std::exception& e) {
     err << "audit: " << e.what() << "\n";
@@ -202,8 +215,8 @@ int runAudit(const std::vector<std::string>& args, const std::string& config_pat
   bool any_warn = false;
   for (const auto& l : lines) any_warn = any_warn || l.warn;
   if (json) {
-    out << "{\"since\":" << http::jsonQuote(since_text) << ",\"ok\":" << (any_warn ? "false" : "true")
-        << ",\"checks\":[";
+    out << "{\"since\":" << http::jsonQuote(since_text) << ",\"window_seconds\":" << window
+        << ",\"ok\":" << (any_warn ? "false" : "true") << ",\"checks\":[";
     for (size_t i = 0; i < lines.size(); ++i) {
       const auto& l = lines[i];
       out << (i ? "," : "") << "{\"check\":" << l.number << ",\"name\":" << http::jsonQuote(l.name)

@@ -1,16 +1,21 @@
 #pragma once
 // `audit`: the five deduplication failures of SPEC §1, each a line with the figure behind it
 // and a verdict. Exit status 1 when anything is WARN, so cron or a monitoring check can run it.
+#include "config/loader.h"
 #include "store/audit_store.h"
 
 #include <iosfwd>
 #include <string>
 #include <vector>
 
+namespace capi {
+class Clock;
+}
+
 namespace capi::app {
 
 struct AuditThresholds {
-  double unmatched_share = 0.10;     // of Purchases sent with a derived event_id
+  double unmatched_share = 0.10;     // of Purchases whose event_id cannot deduplicate (derived, or not a Purchase's)
   double replaced_time_share = 0.01; // of browser events whose time was replaced
   double anomaly_share = 0.02;       // unusable personal-data values per event or payment
   double error_ratio = 0.02;         // alerts.error_ratio
@@ -29,12 +34,19 @@ struct AuditLine {
 
 std::vector<AuditLine> evaluateAudit(const store::AuditFigures& f, const AuditThresholds& t, bool test_code_active_now);
 
-// "90s", "15m", "24h", "7d", "2w" -> seconds; false when malformed.
+// "90s", "15m", "24h", "7d", "2w" -> seconds; false (and `seconds` untouched) when malformed,
+// zero, or longer than kMaxAuditWindowSeconds.
 bool parseDuration(const std::string& text, long long& seconds);
+inline constexpr long long kMaxAuditWindowSeconds = 3650LL * 86400;   // ten years
 
 // args after `audit`: [--since DURATION] [--json]. The configuration supplies the database,
-// the error-ratio threshold and whether a test event code is active.
+// the error-ratio threshold and whether a test event code is active. Reads the process
+// environment and the system clock.
 int runAudit(const std::vector<std::string>& args, const std::string& config_path, std::ostream& out,
              std::ostream& err);
+// The same with the environment the configuration is read with, and the clock that ends the
+// window, given explicitly.
+int runAudit(const std::vector<std::string>& args, const std::string& config_path, const config::Environment& env,
+             const Clock& clock, std::ostream& out, std::ostream& err);
 
 }  // namespace capi::app

@@ -125,13 +125,21 @@ std::vector<TraceView> buildTraceViews(const store::EventTrace& t) {
                  "replaced (" + b->time_adjusted + ")"};
       v.rows.push_back(r);
     }
-    for (const auto& p : t.payments) {
-      if (b && p.status == "matched") {
-        TraceRow r{"webhook delay", "", human(toUnixSeconds(p.created_at) - toUnixSeconds(b->event_time)) +
-                                            " after the browser event"};
-        v.rows.push_back(r);
-        break;
-      }
+    // The delay and the webhooks belong to this server event's own payment, not to whichever
+    // payment the key also names.
+    const store::PaymentRecord* payment = nullptr;
+    for (const auto& p : t.payments)
+      if (o.payment_id && p.id == *o.payment_id) payment = &p;
+    if (b && payment) {
+      v.rows.push_back({"webhook delay", "",
+                        human(toUnixSeconds(payment->created_at) - toUnixSeconds(b->event_time)) +
+                            " after the browser event"});
+    }
+    if (payment) {
+      std::string hooks;
+      for (const auto& d : t.deliveries)
+        if (d.payment_id == payment->id) hooks += (hooks.empty() ? "" : ", ") + d.event_type + " " + d.status;
+      v.rows.push_back({"webhooks", "", payment->provider + " " + payment->payment_key + (hooks.empty() ? "" : ": " + hooks)});
     }
     compare(v, "fbp", b ? b->fbp : "", s.fbp, b != nullptr && !b->fbp.empty(), "fbp altered between browser and server");
     compare(v, "fbc", b ? b->fbc : "", s.fbc, b != nullptr && !b->fbc.empty(), "fbc must be sent unmodified");

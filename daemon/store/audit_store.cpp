@@ -13,7 +13,7 @@ AuditFigures collectAudit(PgPool& pool, TimePoint since, TimePoint now) {
 
     auto r = tx.exec_params(
         "SELECT count(*), count(*) FILTER (WHERE o.matched), count(*) FILTER (WHERE NOT o.matched),"
-        " count(*) FILTER (WHERE o.matched AND ce.event_name IS DISTINCT FROM 'Purchase')"
+        " count(*) FILTER (WHERE o.matched AND ce.event_name <> 'Purchase')"
         " FROM outbound_events o LEFT JOIN payments p ON p.id = o.payment_id"
         " LEFT JOIN client_events ce ON ce.id = p.client_event_id"
         " WHERE o.created_at >= to_timestamp($1::float8) AND o.event_name = 'Purchase'",
@@ -55,7 +55,13 @@ AuditFigures collectAudit(PgPool& pool, TimePoint since, TimePoint now) {
       f.anomalies[row[0].as<std::string>()] = row[1].as<int64_t>();
 
     for (const auto& row : tx.exec_params(
-             "SELECT coalesce(error_class, 'unknown'), count(*) FROM send_attempts"
+             // The dispatcher records one class for every transient failure; the operator needs to
+             // know whether the network, Meta's servers or rate limits were behind it.
+             "SELECT CASE WHEN error_class = 'transient' THEN"
+             "   CASE WHEN http_status IS NULL THEN 'network' WHEN http_status >= 500 THEN 'server'"
+             "        WHEN http_status = 429 OR graph_code IN (4, 17, 341, 613, 80003, 80004) THEN 'throttled'"
+             "        ELSE 'transient' END"
+             " ELSE coalesce(error_class, 'unknown') END, count(*) FROM send_attempts"
              " WHERE attempted_at >= to_timestamp($1::float8) GROUP BY 1", s)) {
       const auto cls = row[0].as<std::string>();
       const auto count = row[1].as<int64_t>();
@@ -133,7 +139,7 @@ EventTrace findTrace(PgPool& pool, const std::string& key) {
              "SELECT id, pixel_id, event_name, event_id, " + sql::epoch("event_time") +
                  ", coalesce(order_ref, ''), matched, payload::text, status, attempts, coalesce(last_error, ''),"
                  " last_http_status, coalesce(fbtrace_id, ''), test_event_code, " + sql::epoch("created_at") +
-                 " FROM outbound_events WHERE event_id = $1 OR order_ref = $1"
+                 ", payment_id FROM outbound_events WHERE event_id = $1 OR order_ref = $1"
                  " OR payment_id IN (SELECT id FROM payments WHERE $1 = ANY(refs) OR payment_key = $1)"
                  " ORDER BY id",
              key)) {
@@ -153,6 +159,7 @@ EventTrace findTrace(PgPool& pool, const std::string& key) {
       o.fbtrace_id = r[12].as<std::string>();
       o.test_event_code = r[13].as<bool>();
       o.created_at = sql::toTimePoint(r[14]);
+      if (!r[15].is_null()) o.payment_id = r[15].as<int64_t>();
       t.server.push_back(std::move(o));
     }
     for (const auto& p : t.payments) {
@@ -160,7 +167,7 @@ EventTrace findTrace(PgPool& pool, const std::string& key) {
                "SELECT provider, delivery_id, event_type, status, coalesce(status_reason, ''), " +
                    sql::epoch("received_at") + " FROM webhook_deliveries WHERE payment_id = $1 ORDER BY received_at",
                p.id))
-        t.deliveries.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(),
+        t.deliveries.push_back({p.id, r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(),
                                 r[3].as<std::string>(), r[4].as<std::string>(), sql::toTimePoint(r[5])});
     }
     return t;

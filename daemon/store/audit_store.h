@@ -39,6 +39,7 @@ struct AuditFigures {
 AuditFigures collectAudit(PgPool& pool, TimePoint since, TimePoint now);
 
 struct DeliveryRow {
+  int64_t payment_id = 0;
   std::string provider, delivery_id, event_type, status, status_reason;
   TimePoint received_at{};
 };
