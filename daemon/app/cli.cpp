@@ -116,7 +116,7 @@ int runCli(int argc, char** argv) {
       if (!noExtraArgs()) return kExitUsage;
       return runCheckConfig(config_path, config::processEnvironment(), std::cout, std::cerr);
     }
-    if (command == "retries") {
+    if (command == "retries" || command == "events") {
       config::Config cfg;
       try {
         cfg = config::load({config_path, false, true, config::processEnvironment()});
@@ -124,16 +124,7 @@ int runCli(int argc, char** argv) {
         std::cerr << e.what() << "\n";
         return kExitConfig;
       }
-      return runRetries(args, cfg.database.url, std::cout, std::cerr);
-    }
-    if (command == "events") {
-      config::Config cfg;
-      try {
-        cfg = config::load({config_path, false, true, config::processEnvironment()});
-      } catch (const config::ConfigError& e) {
-        std::cerr << e.what() << "\n";
-        return kExitConfig;
-      }
+      if (command == "retries") return runRetries(args, cfg.database.url, std::cout, std::cerr);
       return runEvents(args, cfg.database.url, ::isatty(STDOUT_FILENO) == 1, std::cout, std::cerr);
     }
     if (command == "audit") return runAudit(args, config_path, std::cout, std::cerr);

@@ -2,6 +2,7 @@
 
 #include "app/cli.h"
 #include "capi/user_data.h"
+#include "common/time_format.h"
 #include "http/endpoint.h"
 #include "store/pg_pool.h"
 
@@ -10,20 +11,12 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <ctime>
 #include <ostream>
 
 namespace capi::app {
 namespace {
 
-std::string isoTime(TimePoint t) {
-  const std::time_t tt = static_cast<std::time_t>(toUnixSeconds(t));
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return std::string(buf) + " (" + std::to_string(toUnixSeconds(t)) + ")";
-}
+std::string isoTime(TimePoint t) { return formatIsoUtc(t) + " (" + std::to_string(toUnixSeconds(t)) + ")"; }
 
 std::string human(long long seconds) {
   const long long s = seconds < 0 ? -seconds : seconds;

@@ -2,27 +2,18 @@
 
 #include "app/cli.h"
 #include "common/clock.h"
+#include "common/time_format.h"
 #include "http/endpoint.h"
 #include "store/outbound_store.h"
 #include "store/pg_pool.h"
 
 #include <algorithm>
-#include <ctime>
 #include <iomanip>
 #include <ostream>
 #include <sstream>
 
 namespace capi::app {
 namespace {
-
-std::string isoTime(TimePoint t) {
-  const std::time_t tt = static_cast<std::time_t>(toUnixSeconds(t));
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 std::string truncate(const std::string& s, size_t n) { return s.size() <= n ? s : s.substr(0, n - 1) + "…"; }
 
@@ -33,11 +24,11 @@ std::string rowJson(const store::OutboundRecord& o) {
     << ",\"event_id\":" << jsonQuote(o.event_id) << ",\"event_time\":" << toUnixSeconds(o.event_time)
     << ",\"order_ref\":" << jsonQuote(o.order_ref) << ",\"matched\":" << (o.matched ? "true" : "false")
     << ",\"status\":" << jsonQuote(o.status) << ",\"attempts\":" << o.attempts
-    << ",\"next_attempt_at\":" << jsonQuote(isoTime(o.next_attempt_at))
+    << ",\"next_attempt_at\":" << jsonQuote(formatIsoUtc(o.next_attempt_at))
     << ",\"last_http_status\":" << (o.last_http_status ? std::to_string(*o.last_http_status) : "null")
     << ",\"last_error\":" << jsonQuote(o.last_error) << ",\"fbtrace_id\":" << jsonQuote(o.fbtrace_id)
-    << ",\"created_at\":" << jsonQuote(isoTime(o.created_at))
-    << ",\"sent_at\":" << (o.sent_at ? jsonQuote(isoTime(*o.sent_at)) : "null") << "}";
+    << ",\"created_at\":" << jsonQuote(formatIsoUtc(o.created_at))
+    << ",\"sent_at\":" << (o.sent_at ? jsonQuote(formatIsoUtc(*o.sent_at)) : "null") << "}";
   return s.str();
 }
 
@@ -107,7 +98,7 @@ int runRetries(const std::vector<std::string>& args, const std::string& database
           << "LAST ERROR\n";
       for (const auto& o : rows) {
         out << std::left << std::setw(8) << o.id << std::setw(10) << o.status << std::setw(5) << o.attempts
-            << std::setw(22) << isoTime(o.next_attempt_at) << std::setw(18) << truncate(o.pixel_id, 17)
+            << std::setw(22) << formatIsoUtc(o.next_attempt_at) << std::setw(18) << truncate(o.pixel_id, 17)
             << std::setw(26) << truncate(o.event_id, 25) << truncate(o.last_error, 80) << "\n";
       }
       if (rows.empty()) out << "(no rows)\n";
@@ -126,7 +117,7 @@ int runRetries(const std::vector<std::string>& args, const std::string& database
         std::string a = "[";
         for (size_t i = 0; i < attempts.size(); ++i) {
           const auto& t = attempts[i];
-          a += std::string(i ? "," : "") + "{\"attempted_at\":" + http::jsonQuote(isoTime(t.attempted_at)) +
+          a += std::string(i ? "," : "") + "{\"attempted_at\":" + http::jsonQuote(formatIsoUtc(t.attempted_at)) +
                ",\"http_status\":" + (t.http_status ? std::to_string(*t.http_status) : "null") +
                ",\"graph_code\":" + std::to_string(t.graph_code) + ",\"graph_subcode\":" +
                std::to_string(t.graph_subcode) + ",\"error_class\":" + http::jsonQuote(t.error_class) +
@@ -142,10 +133,10 @@ int runRetries(const std::vector<std::string>& args, const std::string& database
       out << "id:               " << o->id << "\n"
           << "pixel:            " << o->pixel_id << "\n"
           << "event:            " << o->event_name << " " << o->event_id << (o->matched ? " (browser event_id)" : " (derived: no browser event)") << "\n"
-          << "event_time:       " << isoTime(o->event_time) << " (" << toUnixSeconds(o->event_time) << ")\n"
+          << "event_time:       " << formatIsoUtc(o->event_time) << " (" << toUnixSeconds(o->event_time) << ")\n"
           << "order_ref:        " << o->order_ref << "\n"
           << "status:           " << o->status << " after " << o->attempts << " attempt(s)\n"
-          << "next attempt:     " << isoTime(o->next_attempt_at) << "\n"
+          << "next attempt:     " << formatIsoUtc(o->next_attempt_at) << "\n"
           << "last error:       " << (o->last_error.empty() ? "-" : o->last_error) << "\n"
           << "last HTTP status: " << (o->last_http_status ? std::to_string(*o->last_http_status) : "-") << "\n"
           << "fbtrace_id:       " << (o->fbtrace_id.empty() ? "-" : o->fbtrace_id) << "\n"
@@ -153,7 +144,7 @@ int runRetries(const std::vector<std::string>& args, const std::string& database
           << "attempts:\n";
       if (attempts.empty()) out << "  (none)\n";
       for (const auto& t : attempts) {
-        out << "  " << isoTime(t.attempted_at) << "  HTTP " << (t.http_status ? std::to_string(*t.http_status) : "-")
+        out << "  " << formatIsoUtc(t.attempted_at) << "  HTTP " << (t.http_status ? std::to_string(*t.http_status) : "-")
             << "  " << t.error_class;
         if (t.graph_code) out << "  code " << t.graph_code << "/" << t.graph_subcode;
         out << "  " << t.latency_ms << " ms  batch " << t.batch_size;
