@@ -1,5 +1,6 @@
 #include "app/daemon.h"
 
+#include "app/admin_endpoint.h"
 #include "app/endpoints.h"
 #include "build_info.h"
 #include "capi/graph/graph_client.h"
@@ -163,6 +164,33 @@ Daemon::Daemon(config::Config config, Dependencies deps) : impl_(std::make_uniqu
   i.router.add("GET", "/healthz", makeHealthEndpoint());
   i.router.add("GET", "/readyz", makeReadyEndpoint([this] { return notReadyReason(); }));
   i.router.add("GET", "/metrics", makeMetricsEndpoint(i.metrics));
+  if (!c.admin.token.empty()) {
+    auto admin = makeAdminEndpoint(c.admin.token, c.database.url, [&i] {
+      auto s = i.outbound.stats(i.clock->now());
+      std::string out = "{\"instance\":" + http::jsonQuote(i.instance_id) + ",\"queue\":{";
+      bool first = true;
+      for (const auto& [status, n] : s.by_status) {
+        out += (first ? "" : ",") + http::jsonQuote(status) + ":" + std::to_string(n);
+        first = false;
+      }
+      out += "},\"oldest_pending_age_seconds\":" +
+             (s.oldest_pending_age_seconds ? std::to_string(*s.oldest_pending_age_seconds) : std::string("null"));
+      out += ",\"paused_pixels\":[";
+      first = true;
+      for (const auto& p : i.outbound.pausedPixels()) {
+        out += (first ? "" : ",") + std::string("{\"pixel_id\":") + http::jsonQuote(p.pixel_id) +
+               ",\"reason\":" + http::jsonQuote(p.reason) + "}";
+        first = false;
+      }
+      out += "],\"dry_run\":" + std::string(i.metrics.value("capi_dry_run") > 0 ? "true" : "false") +
+             ",\"test_event_code_active\":" +
+             std::string(i.metrics.value("capi_test_event_code_active") > 0 ? "true" : "false") +
+             ",\"send_error_ratio\":" + std::to_string(i.metrics.value("capi_send_error_ratio")) + "}";
+      return out;
+    });
+    i.router.add("GET", "/admin/*", admin);
+    i.router.add("POST", "/admin/*", admin);
+  }
 
   http::ServerOptions so;
   so.host = c.server.host;
