@@ -10,7 +10,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -52,17 +51,21 @@ std::vector<MigrationFile> listMigrations(const std::string& dir) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) throw std::runtime_error("migrations folder not found: " + dir);
-  static const std::regex kName(R"(^(\d+)_[A-Za-z0-9_\-]+\.sql$)");
   std::vector<MigrationFile> files;
   std::set<int> seen;
   for (const auto& entry : fs::directory_iterator(dir)) {
     const auto name = entry.path().filename().string();
     if (entry.path().extension() != ".sql") continue;
-    std::smatch m;
-    if (!std::regex_match(name, m, kName))
-      throw std::runtime_error("migration file name must be NNNN_description.sql: " + name);
+    // NNNN_description.sql, description of letters, digits, '_' and '-'.
+    const auto digits = name.find_first_not_of("0123456789");
+    const std::string stem = name.substr(0, name.size() - 4);
+    const bool well_formed = digits != std::string::npos && digits > 0 && digits <= 9 && name[digits] == '_' &&
+                             stem.size() > digits + 1 &&
+                             stem.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-",
+                                                    digits + 1) == std::string::npos;
+    if (!well_formed) throw std::runtime_error("migration file name must be NNNN_description.sql: " + name);
     MigrationFile f;
-    f.version = std::stoi(m[1].str());
+    f.version = std::stoi(name.substr(0, digits));
     f.name = name;
     f.path = entry.path().string();
     f.checksum = sha256Hex(readFile(f.path));
