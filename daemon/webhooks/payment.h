@@ -34,7 +34,7 @@ struct PaymentFacts {
   std::string order_ref;         // the shop's order reference, when the payment carries one
   std::vector<std::string> refs; // every reference that may name the browser event, most specific first
   std::string browser_event_id;  // an explicit browser event id carried by the payment (metadata.capi_event_id)
-  std::optional<int64_t> amount_minor;
+  std::optional<int64_t> amount_minor;   // ISO 4217 minor units (providers' own units converted)
   std::string currency;          // ISO 4217, lower case as Stripe sends it
   TimePoint created{};           // when the payment object was created (provider clock)
   CustomerData customer;

@@ -1,0 +1,164 @@
+#include "case_table.h"
+
+#include <catch2/catch.hpp>
+
+using namespace capi::normalize;
+using capi::normalize::testing::Accepts;
+using capi::normalize::testing::checkAccepted;
+using capi::normalize::testing::checkRejected;
+
+namespace {
+
+Options region(std::string r) {
+  Options o;
+  o.default_region = std::move(r);
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("US numbers in national and international forms all become 1 plus ten digits", "[normalize][ph]") {
+  checkAccepted(Field::Ph,
+                {{"(650)555-1212", "16505551212"},
+                 {"650.555.1212", "16505551212"},
+                 {"650 555 1212", "16505551212"},
+                 {"1-650-555-1212", "16505551212"},
+                 {"1 (650) 555-1212", "16505551212"},
+                 {"+1 650 555 1212", "16505551212"},
+                 {"+1 (650) 555-1212", "16505551212"},
+                 {"tel:+1-650-555-1212", "16505551212"},
+                 {"650-555-1212 ext. 123", "16505551212"},
+                 {"1-800-FLOWERS", "18003569377"}},
+                region("US"));
+}
+
+TEST_CASE("the default region is accepted in lower case", "[normalize][ph]") {
+  checkAccepted(Field::Ph, {{"(650)555-1212", "16505551212"}}, region("us"));
+}
+
+TEST_CASE("a region's own international prefix introduces a foreign number", "[normalize][ph]") {
+  checkAccepted(Field::Ph, {{"011 44 20 7946 0958", "442079460958"}}, region("US"));
+  checkAccepted(Field::Ph, {{"0044 20 7946 0958", "442079460958"}}, region("GB"));
+  checkAccepted(Field::Ph, {{"0049 151 12345678", "4915112345678"}}, region("DE"));
+  checkAccepted(Field::Ph, {{"0033 1 42 68 53 00", "33142685300"}}, region("FR"));
+  checkAccepted(Field::Ph, {{"010 1 650 555 1212", "16505551212"}}, region("JP"));
+  checkAccepted(Field::Ph, {{"0011 44 20 7946 0958", "442079460958"}}, region("AU"));
+}
+
+TEST_CASE("UK numbers lose the trunk zero and gain 44", "[normalize][ph]") {
+  checkAccepted(Field::Ph,
+                {{"020 7946 0958", "442079460958"},
+                 {"07911 123456", "447911123456"},
+                 {"+44 (0)20 7946 0958", "442079460958"},
+                 {"+44 20 7946 0958", "442079460958"}},
+                region("GB"));
+}
+
+TEST_CASE("German numbers lose the trunk zero and gain 49", "[normalize][ph]") {
+  checkAccepted(Field::Ph,
+                {{"030 1234567", "49301234567"},
+                 {"+49 (0)30 1234567", "49301234567"},
+                 {"0151 12345678", "4915112345678"},
+                 {"0151/12345678", "4915112345678"}},
+                region("DE"));
+}
+
+TEST_CASE("French numbers lose the trunk zero and gain 33", "[normalize][ph]") {
+  checkAccepted(Field::Ph,
+                {{"06 12 34 56 78", "33612345678"},
+                 {"06.12.34.56.78", "33612345678"},
+                 {"+33 6 12 34 56 78", "33612345678"}},
+                region("FR"));
+}
+
+TEST_CASE("Japanese numbers lose the trunk zero and gain 81", "[normalize][ph]") {
+  checkAccepted(Field::Ph,
+                {{"03-1234-5678", "81312345678"},
+                 {"090-1234-5678", "819012345678"},
+                 {"+81 90-1234-5678", "819012345678"}},
+                region("JP"));
+}
+
+TEST_CASE("Brazilian mobile numbers keep their area code and gain 55", "[normalize][ph]") {
+  checkAccepted(Field::Ph,
+                {{"(11) 98765-4321", "5511987654321"}, {"+55 11 98765-4321", "5511987654321"}},
+                region("BR"));
+}
+
+TEST_CASE("Indian numbers with or without trunk zero gain 91", "[normalize][ph]") {
+  checkAccepted(Field::Ph,
+                {{"098765 43210", "919876543210"},
+                 {"9876543210", "919876543210"},
+                 {"+91 98765 43210", "919876543210"}},
+                region("IN"));
+}
+
+TEST_CASE("Australian numbers lose the trunk zero and gain 61", "[normalize][ph]") {
+  checkAccepted(Field::Ph,
+                {{"0412 345 678", "61412345678"},
+                 {"(02) 9374 4000", "61293744000"},
+                 {"+61 412 345 678", "61412345678"}},
+                region("AU"));
+}
+
+TEST_CASE("digits in other scripts are read as phone digits", "[normalize][ph]") {
+  checkAccepted(Field::Ph, {{"٠٢٠٧٩٤٦٠٩٥٨", "442079460958"}}, region("GB"));
+  checkAccepted(Field::Ph, {{"＋44 20 7946 0958", "442079460958"}});
+}
+
+TEST_CASE("without a default region a number with + or 00 is still complete", "[normalize][ph]") {
+  checkAccepted(Field::Ph,
+                {{"+44 20 7946 0958", "442079460958"},
+                 {"+1 (650) 555-1212", "16505551212"},
+                 {"0044 20 7946 0958", "442079460958"},
+                 {"+49 151 12345678", "4915112345678"}});
+}
+
+TEST_CASE("without a default region eleven or more bare digits forming a valid number are read as E.164 without plus", "[normalize][ph]") {
+  checkAccepted(Field::Ph,
+                {{"16505551212", "16505551212"},
+                 {"442079460958", "442079460958"},
+                 {"4915112345678", "4915112345678"}});
+}
+
+TEST_CASE("a foreign number written as E.164 without plus is read internationally when it is not a national number of the region", "[normalize][ph]") {
+  checkAccepted(Field::Ph, {{"4915112345678", "4915112345678"}}, region("US"));
+  checkAccepted(Field::Ph, {{"447911123456", "447911123456"}}, region("US"));
+}
+
+TEST_CASE("a region's own country code written without plus is recognised", "[normalize][ph]") {
+  checkAccepted(Field::Ph, {{"16505551212", "16505551212"}}, region("US"));
+  checkAccepted(Field::Ph, {{"447911123456", "447911123456"}}, region("GB"));
+}
+
+TEST_CASE("a national number without a default region is refused as lacking a country code", "[normalize][ph]") {
+  for (const char* input :
+       {"(650)555-1212", "6505551212", "020 7946 0958", "06 12 34 56 78", "0012345678"}) {
+    DYNAMIC_SECTION("ph '" << input << "' without region") {
+      const Result r = normalize(Field::Ph, input);
+      CHECK_FALSE(r.ok);
+      CHECK(r.no_country_code);
+      CHECK(r.error.find("country code") != std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("text that is no phone number is refused, never guessed", "[normalize][ph]") {
+  checkRejected(Field::Ph,
+                {"abc", "call me maybe", "+", "12", "555-1212", "650555121", "65055512123",
+                 "+1 650 555", "+999 123 456", "+44 20 7946 0958 0000 0000", "n/a", "-"},
+                region("US"));
+  checkRejected(Field::Ph, {"abc", "+", "12", "+1 650"});
+}
+
+TEST_CASE("refusals other than a missing country code do not claim one is missing", "[normalize][ph]") {
+  CHECK_FALSE(normalize(Field::Ph, "abc").no_country_code);
+  CHECK_FALSE(normalize(Field::Ph, "+1 650 555", region("US")).no_country_code);
+  CHECK_FALSE(normalize(Field::Ph, "555-1212", region("US")).no_country_code);
+}
+
+TEST_CASE("an unknown default region is reported instead of guessing a country", "[normalize][ph]") {
+  const Result r = normalize(Field::Ph, "650 555 1212", region("XX"));
+  CHECK_FALSE(r.ok);
+  CHECK(r.error.find("region") != std::string::npos);
+}
