@@ -353,3 +353,59 @@ TEST_CASE("webhooks and browser events get 503 while the database is unreachable
   CHECK(d.postStripe(body).status == 200);
   CHECK(f.db.scalar("SELECT count(*) FROM webhook_deliveries") == "1");
 }
+
+TEST_CASE("raw webhook bodies are purged after retention.raw_payload_days, finished rows after retention.days") {
+  Fixture f;
+  auto cfg = testConfig(f.db);
+  cfg.matching.wait_seconds = 0;
+  cfg.retention.raw_payload_days = 7;
+  cfg.retention.days = 30;
+  TestDaemon d(cfg, f.clock);
+  StripeCheckout sc;
+  sc.created = now(f.clock);
+  REQUIRE(d.postStripe(stripeCheckoutEvent(sc)).status == 200);
+  d->maintenance();
+  CHECK(f.db.scalar("SELECT count(*) FROM webhook_deliveries WHERE raw_payload IS NOT NULL") == "1");
+
+  f.clock.advance(std::chrono::hours(24 * 7 - 2));
+  d->maintenance();
+  CHECK(f.db.scalar("SELECT count(*) FROM webhook_deliveries WHERE raw_payload IS NOT NULL") == "1");
+
+  f.clock.advance(std::chrono::hours(3));
+  d->maintenance();
+  CHECK(f.db.scalar("SELECT count(*) FROM webhook_deliveries WHERE raw_payload IS NOT NULL") == "0");
+  CHECK(f.db.scalar("SELECT count(*) FROM webhook_deliveries") == "1");
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "1");
+
+  f.clock.advance(std::chrono::hours(24 * 30));
+  d->maintenance();
+  CHECK(f.db.scalar("SELECT count(*) FROM webhook_deliveries") == "0");
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "0");
+  CHECK(f.db.scalar("SELECT count(*) FROM payments") == "0");
+}
+
+TEST_CASE("amounts are converted by each currency's own exponent") {
+  Fixture f;
+  auto cfg = testConfig(f.db);
+  cfg.matching.wait_seconds = 0;
+  TestDaemon d(cfg, f.clock);
+  const std::vector<std::tuple<std::string, std::string, std::string>> cases = {
+      {"eur", "19.99", "EUR"}, {"jpy", "1999", "JPY"}, {"kwd", "1.999", "KWD"}};
+  int n = 0;
+  for (const auto& [currency, value, upper] : cases) {
+    StripeCheckout sc;
+    sc.event_id = "evt_amount_" + std::to_string(n);
+    sc.session_id = "cs_amount_" + std::to_string(n);
+    sc.payment_intent = "pi_amount_" + std::to_string(n);
+    sc.client_reference_id = "ORDER-AMOUNT-" + std::to_string(n);
+    sc.currency = currency;
+    sc.amount_total = 1999;
+    sc.created = now(f.clock);
+    REQUIRE(d.postStripe(stripeCheckoutEvent(sc)).status == 200);
+    CHECK(f.db.scalar("SELECT payload->'custom_data'->>'value' FROM outbound_events WHERE order_ref = '" +
+                      sc.client_reference_id + "'") == value);
+    CHECK(f.db.scalar("SELECT payload->'custom_data'->>'currency' FROM outbound_events WHERE order_ref = '" +
+                      sc.client_reference_id + "'") == upper);
+    ++n;
+  }
+}
