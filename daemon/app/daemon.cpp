@@ -107,6 +107,7 @@ struct Daemon::Impl {
   bool stopping = false;
   std::thread maint_thread;
   TimePoint last_purge{};
+  TimePoint last_maintenance_warning{};
 
   Impl(config::Config c, Dependencies d)
       : config(std::move(c)), clock(d.clock ? d.clock : &systemClock()),
@@ -144,7 +145,11 @@ Daemon::Daemon(config::Config config, Dependencies deps) : impl_(std::make_uniqu
       m.set("capi_queue_depth", {{"status", st}}, it == s.by_status.end() ? 0 : static_cast<double>(it->second));
     }
     m.set("capi_oldest_pending_event_age_seconds", {}, s.oldest_pending_age_seconds.value_or(0));
-    for (const auto& p : i.outbound.pausedPixels()) m.set("capi_pixel_paused", {{"pixel", p.pixel_id}}, 1);
+    // The database is the truth: another instance may have paused or resumed a pixel.
+    std::set<std::string> paused;
+    for (const auto& p : i.outbound.pausedPixels()) paused.insert(p.pixel_id);
+    for (const auto& p : i.config.pixels) m.set("capi_pixel_paused", {{"pixel", p.pixel_id}}, paused.count(p.pixel_id));
+    for (const auto& p : paused) m.set("capi_pixel_paused", {{"pixel", p}}, 1);
   });
 
   EventsEndpointOptions eo;
@@ -262,7 +267,12 @@ void Daemon::maintenance() {
       i.last_purge = now;
     }
   } catch (const std::exception& e) {
-    spdlog::debug("maintenance deferred: {}", e.what());
+    // Waiting payments and retention depend on this loop: say so, but once a minute at most.
+    const TimePoint now = i.clock->now();
+    if (now - i.last_maintenance_warning >= std::chrono::minutes(1)) {
+      spdlog::warn("matching sweep / retention purge failed, retrying: {}", e.what());
+      i.last_maintenance_warning = now;
+    }
   }
 }
 

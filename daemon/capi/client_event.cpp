@@ -41,7 +41,7 @@ bool asInteger(const Var& v, int64_t& out) {
     }
     if (v.isNumeric()) {
       const double d = v.convert<double>();
-      if (!std::isfinite(d) || d != std::floor(d)) return false;
+      if (!std::isfinite(d) || d != std::floor(d) || std::fabs(d) > 9e15) return false;
       out = static_cast<int64_t>(d);
       return true;
     }
@@ -84,12 +84,14 @@ void parseOne(const Object::Ptr& ev, int index, const RequestOrigin& origin, Tim
     problem("event_id", "longer than 256 characters");
 
   int64_t reported = 0;
-  if (!ev->has("event_time") || !asInteger(ev->get("event_time"), reported) || reported <= 0) {
+  // Up to year 5138 in seconds or in milliseconds; beyond that it is not a time.
+  if (!ev->has("event_time") || !asInteger(ev->get("event_time"), reported) || reported <= 0 ||
+      reported >= 100000000000000LL) {
     problem("event_time", "required: unix time in seconds (an integer)");
   } else {
     rec.time_adjusted = sanitizeEventTime(reported, now, policy, rec.event_time);
     if (!rec.time_adjusted.empty()) {
-      rec.reported_event_time = fromUnixSeconds(rec.time_adjusted == "milliseconds" ? reported / 1000 : reported);
+      rec.reported_event_time = fromUnixSeconds(reported >= 100000000000LL ? reported / 1000 : reported);
       out.warnings.push_back({index, "event_time", "replaced: " + rec.time_adjusted});
     }
   }
@@ -202,6 +204,11 @@ std::string sanitizeEventTime(int64_t reported, TimePoint received, const EventT
 ClientEventBatch parseClientEvents(std::string_view body, const RequestOrigin& origin, TimePoint now,
                                    const EventTimePolicy& policy, const normalize::Options& options) {
   ClientEventBatch out;
+  // PostgreSQL cannot store NUL in text or jsonb, and libpq would cut identifiers at it.
+  if (body.find('\0') != std::string_view::npos || body.find("\\u0000") != std::string_view::npos) {
+    out.problems.push_back({0, "body", "contains a NUL character"});
+    return out;
+  }
   Var root;
   try {
     Poco::JSON::Parser parser;

@@ -1,6 +1,7 @@
 #include "dispatch/dispatcher.h"
 
 #include "capi/graph/graph_client.h"
+#include "common/meta_limits.h"
 #include "common/metrics.h"
 #include "store/outbound_store.h"
 #include "store/pg_pool.h"
@@ -12,10 +13,13 @@
 
 namespace capi::dispatch {
 
-namespace {
-constexpr auto kMetaMaxEventAge = std::chrono::hours(24 * 7);
-constexpr auto kExpiryMargin = std::chrono::minutes(10);
-}  // namespace
+void Wakeup::shutdown() {
+  {
+    std::lock_guard lock(mu_);
+    stopped_ = true;
+  }
+  cv_.notify_all();
+}
 
 void Wakeup::notify() {
   {
@@ -27,12 +31,13 @@ void Wakeup::notify() {
 
 void Wakeup::waitFor(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
-  cv_.wait_for(lock, timeout, [&] { return pending_; });
+  cv_.wait_for(lock, timeout, [&] { return pending_ || stopped_; });
   pending_ = false;
 }
 
 struct Dispatcher::Cycle {
   std::shared_ptr<const DispatchSettings> settings;
+  std::string token;
   std::set<std::string> paused;
   std::vector<store::EventOutcome> outcomes;
   std::vector<store::AttemptRecord> attempts;
@@ -80,7 +85,7 @@ void Dispatcher::start() {
 
 void Dispatcher::stop() {
   if (!running_.exchange(false)) return;
-  for (size_t i = 0; i < threads_.size(); ++i) wakeup_.notify();
+  wakeup_.shutdown();
   for (auto& t : threads_) t.join();
   threads_.clear();
 }
@@ -106,11 +111,14 @@ void Dispatcher::workerLoop() {
 int Dispatcher::runOnce() {
   Cycle cycle;
   cycle.settings = settings();
+  // Each cycle's claim is its own lease token, so a cycle whose lease ran out cannot overwrite
+  // the rows another cycle (of this or another instance) has claimed since.
+  cycle.token = owner_ + "#" + std::to_string(cycles_.fetch_add(1));
   const auto& s = *cycle.settings;
   const TimePoint now = clock_.now();
   // Meta takes at most 1,000 events per request; a size below 1 would never advance the batching.
   const size_t batch_size = static_cast<size_t>(std::clamp(s.batch_size, 1, 1000));
-  auto claimed = store_.claim(owner_, now, s.lease, static_cast<int>(batch_size));
+  auto claimed = store_.claim(cycle.token, now, s.lease, static_cast<int>(batch_size));
   if (claimed.empty()) return 0;
 
   for (const auto& p : store_.pausedPixels()) cycle.paused.insert(p.pixel_id);
@@ -157,7 +165,7 @@ int Dispatcher::runOnce() {
       sendGroup(cycle, pixel, std::move(batch));
     }
   }
-  store_.complete(owner_, cycle.outcomes, cycle.attempts, clock_.now());
+  recordCompletion(cycle);
   return static_cast<int>(claimed.size());
 }
 
@@ -208,7 +216,11 @@ void Dispatcher::sendGroup(Cycle& cycle, const std::string& pixel, std::vector<c
   switch (cls) {
     case graph::ErrorClass::Ok: {
       if (cycle.paused.erase(pixel)) {
-        store_.resumePixel(pixel);
+        try {
+          store_.resumePixel(pixel);
+        } catch (const std::exception& e) {
+          spdlog::warn("pixel {}: could not record the resume ({}); the next probe will", pixel, e.what());
+        }
         metrics_.set("capi_pixel_paused", {{"pixel", pixel}}, 0);
         spdlog::info("pixel {}: the access token works again, sending resumes", pixel);
         wake();
@@ -222,6 +234,15 @@ void Dispatcher::sendGroup(Cycle& cycle, const std::string& pixel, std::vector<c
     }
     case graph::ErrorClass::Transient: {
       recordOutcomeForWindow(true, static_cast<int>(events.size()));
+      if (cycle.paused.count(pixel)) {
+        // A paused pixel's probe failed for another reason: the next probe is still a probe
+        // interval away, not the next cycle.
+        try {
+          store_.pausePixel(pixel, "paused; the last probe failed: " + description, now, now + s.pause_probe);
+        } catch (const std::exception& e) {
+          spdlog::warn("pixel {}: could not reschedule the probe: {}", pixel, e.what());
+        }
+      }
       for (const auto* e : events) {
         const int attempts = e->attempts + 1;
         double unit;
@@ -251,7 +272,11 @@ void Dispatcher::sendGroup(Cycle& cycle, const std::string& pixel, std::vector<c
     case graph::ErrorClass::Permission: {
       recordOutcomeForWindow(true, static_cast<int>(events.size()));
       const char* what = cls == graph::ErrorClass::Token ? "access token rejected" : "permission denied";
-      store_.pausePixel(pixel, std::string(what) + ": " + description, now, now + s.pause_probe);
+      try {
+        store_.pausePixel(pixel, std::string(what) + ": " + description, now, now + s.pause_probe);
+      } catch (const std::exception& e) {
+        spdlog::warn("pixel {}: could not record the pause: {}", pixel, e.what());
+      }
       cycle.paused.insert(pixel);
       metrics_.set("capi_pixel_paused", {{"pixel", pixel}}, 1);
       spdlog::error("pixel {} paused, {}: {}. Fix meta.access_token (or the pixel's) and reload (SIGHUP); "
@@ -278,6 +303,28 @@ void Dispatcher::sendGroup(Cycle& cycle, const std::string& pixel, std::vector<c
       metrics_.increment("capi_events_dead_total", {{"pixel", pixel}, {"reason", "invalid"}});
       spdlog::error("pixel {}: event {} rejected by Meta, marked dead: {}", pixel, e->event_id, description);
       return;
+    }
+  }
+}
+
+void Dispatcher::recordCompletion(Cycle& cycle) {
+  // Events Meta accepted must not be sent again because a bookkeeping write failed: keep the
+  // outcomes and retry until the database answers or the lease is about to run out.
+  const auto give_up = std::chrono::steady_clock::now() + cycle.settings->lease / 2;
+  auto pause = std::chrono::milliseconds(200);
+  for (;;) {
+    try {
+      store_.complete(cycle.token, cycle.outcomes, cycle.attempts, clock_.now());
+      return;
+    } catch (const store::DatabaseUnavailable& e) {
+      if (std::chrono::steady_clock::now() + pause >= give_up || !running_.load()) {
+        spdlog::error("could not record the outcome of {} event(s); they will be sent again after their lease: {}",
+                      cycle.outcomes.size(), e.what());
+        throw;
+      }
+      spdlog::warn("recording send outcomes failed, retrying: {}", e.what());
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::milliseconds(5000));
     }
   }
 }

@@ -53,11 +53,14 @@ class Wakeup {
   void notify();
   // Returns when notified or after timeout; consumes the notification.
   void waitFor(std::chrono::milliseconds timeout);
+  // Every present and future wait returns at once.
+  void shutdown();
 
  private:
   std::mutex mu_;
   std::condition_variable cv_;
   bool pending_ = false;
+  bool stopped_ = false;
 };
 
 class Dispatcher {
@@ -85,6 +88,7 @@ class Dispatcher {
   void workerLoop();
   void sendGroup(Cycle& cycle, const std::string& pixel, std::vector<const store::ClaimedEvent*> events);
   void recordOutcomeForWindow(bool error, int count);
+  void recordCompletion(Cycle& cycle);
   std::shared_ptr<const DispatchSettings> settings() const;
 
   store::OutboundStore& store_;
@@ -96,6 +100,7 @@ class Dispatcher {
   std::shared_ptr<const DispatchSettings> settings_;
   Wakeup wakeup_;
   std::atomic<bool> running_{false};
+  std::atomic<uint64_t> cycles_{0};
   std::vector<std::thread> threads_;
   std::mt19937_64 rng_;
   std::mutex rng_mu_;

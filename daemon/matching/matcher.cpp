@@ -58,9 +58,18 @@ UserData hashCustomer(const webhooks::CustomerData& c, const normalize::Options&
 
 }  // namespace
 
+// Meta deduplicates only events with the same event_name: a browser Purchase, or the event the
+// payment names explicitly (metadata.capi_event_id), lends its event_id. Any other browser event
+// (InitiateCheckout, ...) is not settled on at once: the pixel's Purchase may still arrive.
+namespace {
+bool lendsEventId(const store::ClientEventRecord& e, const store::PaymentRecord& p) {
+  return e.event_name == "Purchase" || (!p.browser_event_id.empty() && e.event_id == p.browser_event_id);
+}
+}  // namespace
+
 int Matcher::resolve(store::MatchTx& tx, const MatchingSettings& s, const store::PaymentRecord& payment,
-                     const store::ClientEventRecord* event, TimePoint now) {
-  if (event == nullptr && s.drop_unmatched) {
+                     const store::ClientEventRecord* event, bool matched, TimePoint now) {
+  if (!matched && s.drop_unmatched) {
     tx.resolvePayment(payment.id, "dropped", std::nullopt, now);
     spdlog::warn("payment {} {} had no browser event within {} s: dropped (matching.unmatched = drop)",
                  payment.provider, payment.payment_key, s.wait_seconds);
@@ -71,9 +80,13 @@ int Matcher::resolve(store::MatchTx& tx, const MatchingSettings& s, const store:
   in.amount_minor = payment.amount_minor;
   in.currency = payment.currency;
   in.order_id = payment.order_ref.empty() ? payment.payment_key : payment.order_ref;
+  in.event_id = derivedEventId(payment.order_ref, payment.payment_key);
+  in.event_time = payment.paid_at;
   if (event != nullptr) {
-    in.event_id = event->event_id;
-    in.event_time = event->event_time;
+    if (matched) {
+      in.event_id = event->event_id;
+      in.event_time = event->event_time;
+    }
     in.event_source_url = event->event_source_url;
     in.fbp = event->fbp;
     in.fbc = event->fbc;
@@ -81,11 +94,17 @@ int Matcher::resolve(store::MatchTx& tx, const MatchingSettings& s, const store:
     in.client_user_agent = event->client_user_agent;
     in.browser_user_data_json = event->user_data_json;
     in.browser_custom_data_json = event->custom_data_json;
-  } else {
-    in.event_id = derivedEventId(payment.order_ref, payment.payment_key);
-    in.event_time = payment.paid_at;
   }
   if (in.event_source_url.empty()) in.event_source_url = s.fallback_event_source_url;
+  // An order reference shared by several payments (a client_reference_id that is really a
+  // customer id) must not merge distinct orders into one event_id: Meta would drop all but one.
+  if (tx.eventIdTakenByOtherPayment(in.event_id, payment.id)) {
+    spdlog::warn("event_id {} is already used by another payment; payment {} uses its own id", in.event_id,
+                 payment.payment_key);
+    in.event_id = payment.payment_key;
+    in.event_time = payment.paid_at;
+    matched = false;
+  }
 
   std::string payload;
   std::string error;
@@ -109,7 +128,7 @@ int Matcher::resolve(store::MatchTx& tx, const MatchingSettings& s, const store:
     o.event_time = in.event_time;
     o.order_ref = payment.order_ref;
     o.payment_id = payment.id;
-    o.matched = event != nullptr;
+    o.matched = matched;
     o.payload_json = payload;
     o.status = !error.empty() ? "dead" : pixel.has_token ? "pending" : "dry_run";
     o.last_error = error;
@@ -120,7 +139,7 @@ int Matcher::resolve(store::MatchTx& tx, const MatchingSettings& s, const store:
       sendable = sendable || o.status == "pending";
     }
   }
-  tx.resolvePayment(payment.id, event != nullptr ? "matched" : "unmatched",
+  tx.resolvePayment(payment.id, matched ? "matched" : "unmatched",
                     event != nullptr ? std::optional<int64_t>(event->id) : std::nullopt, now);
   if (sendable) tx.notifyOutbound();
   return created;
@@ -147,12 +166,15 @@ DeliveryResult Matcher::acceptPayment(const webhooks::PaymentFacts& facts, std::
     }
     // Concurrent webhooks for one order (checkout.session.completed and payment_intent.succeeded
     // arrive together) serialize here.
-    tx.lockKeys({facts.provider + ":key:" + facts.payment_key,
-                 facts.order_ref.empty() ? std::string() : facts.provider + ":ref:" + facts.order_ref});
+    std::vector<std::string> ids = facts.object_ids;
+    if (std::find(ids.begin(), ids.end(), facts.payment_key) == ids.end()) ids.push_back(facts.payment_key);
+    std::vector<std::string> locks;
+    for (const auto& id : ids) locks.push_back(facts.provider + ":" + id);
+    tx.lockKeys(locks);
     UserData customer = hashCustomer(facts.customer, s->normalize);
-    auto existing = tx.findPayment(facts.provider, facts.payment_key, facts.order_ref);
+    auto existing = tx.findPayment(facts.provider, ids);
     if (existing) {
-      tx.mergePayment(existing->id, facts.refs, facts.order_ref, facts.browser_event_id, customer.toJson());
+      tx.mergePayment(existing->id, facts.refs, ids, facts.order_ref, facts.browser_event_id, customer.toJson());
       tx.setDeliveryOutcome(*row, "duplicate_order", "order already known as payment " + existing->payment_key,
                             existing->id);
       result.outcome = DeliveryOutcome::DuplicateOrder;
@@ -164,6 +186,7 @@ DeliveryResult Matcher::acceptPayment(const webhooks::PaymentFacts& facts, std::
     p.payment_key = facts.payment_key;
     p.order_ref = facts.order_ref;
     p.refs = facts.refs;
+    p.object_ids = ids;
     p.browser_event_id = facts.browser_event_id;
     p.amount_minor = facts.amount_minor;
     p.currency = facts.currency;
@@ -177,12 +200,12 @@ DeliveryResult Matcher::acceptPayment(const webhooks::PaymentFacts& facts, std::
     tx.setDeliveryOutcome(*row, "accepted", "", p.id);
     result.outcome = DeliveryOutcome::Accepted;
     auto event = tx.findClientEvent(p.refs, p.browser_event_id);
-    if (event) {
-      result.outbound_created = resolve(tx, *s, p, &*event, now);
+    if (event && lendsEventId(*event, p)) {
+      result.outbound_created = resolve(tx, *s, p, &*event, true, now);
       result.detail = "matched browser event " + event->event_id;
     } else if (s->wait_seconds == 0) {
-      result.outbound_created = resolve(tx, *s, p, nullptr, now);
-      result.detail = "no browser event: sent unmatched";
+      result.outbound_created = resolve(tx, *s, p, event ? &*event : nullptr, false, now);
+      result.detail = "no browser Purchase: sent with the derived event_id";
     } else {
       result.detail = "waiting up to " + std::to_string(s->wait_seconds) + " s for the browser event";
     }
@@ -206,8 +229,8 @@ int Matcher::onBrowserEvents(const std::vector<store::ClientEventRecord>& events
     resolved = created = 0;
     for (const auto& p : tx.claimWaitingByRefs({refs.begin(), refs.end()}, 100)) {
       auto event = tx.findClientEvent(p.refs, p.browser_event_id);
-      if (!event) continue;
-      created += resolve(tx, *s, p, &*event, now);
+      if (!event || !lendsEventId(*event, p)) continue;
+      created += resolve(tx, *s, p, &*event, true, now);
       ++resolved;
     }
   });
@@ -224,11 +247,11 @@ int Matcher::sweep(int limit) {
     resolved = created = 0;
     for (const auto& p : tx.claimWaiting(limit)) {
       auto event = tx.findClientEvent(p.refs, p.browser_event_id);
-      if (event) {
-        created += resolve(tx, *s, p, &*event, now);
+      if (event && lendsEventId(*event, p)) {
+        created += resolve(tx, *s, p, &*event, true, now);
         ++resolved;
       } else if (p.match_deadline <= now) {
-        created += resolve(tx, *s, p, nullptr, now);
+        created += resolve(tx, *s, p, event ? &*event : nullptr, false, now);
         ++resolved;
       }
     }

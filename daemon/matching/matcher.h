@@ -5,6 +5,7 @@
 #include "capi/client_event.h"
 #include "capi/normalize/normalizer.h"
 #include "common/clock.h"
+#include "common/meta_limits.h"
 #include "webhooks/payment.h"
 
 #include <functional>
@@ -50,10 +51,6 @@ struct DeliveryResult {
   int outbound_created = 0;
 };
 
-// Meta refuses events whose event_time is more than 7 days old; a margin keeps us clear of it.
-inline constexpr std::chrono::seconds kMetaMaxEventAge = std::chrono::hours(24 * 7);
-inline constexpr std::chrono::seconds kExpiryMargin = std::chrono::minutes(10);
-
 class Matcher {
  public:
   // wake is called after a commit that created sendable rows (in-process dispatcher wake-up).
@@ -73,8 +70,11 @@ class Matcher {
 
  private:
   std::shared_ptr<const MatchingSettings> settings() const;
+  // event: the browser event found for the payment, or null. matched: its event_id and
+  // event_time are used (else the derived id and the payment's time, with the event's
+  // identifiers such as fbp/fbc still used when it exists).
   int resolve(store::MatchTx& tx, const MatchingSettings& s, const store::PaymentRecord& payment,
-              const store::ClientEventRecord* event, TimePoint now);
+              const store::ClientEventRecord* event, bool matched, TimePoint now);
 
   store::IngestStore& store_;
   const Clock& clock_;

@@ -97,13 +97,13 @@ void MatchTx::lockKeys(std::vector<std::string> keys) {
     if (!k.empty()) impl_.tx.exec_params("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", k);
 }
 
-std::optional<PaymentRecord> MatchTx::findPayment(const std::string& provider, const std::string& payment_key,
-                                                  const std::string& order_ref) {
+std::optional<PaymentRecord> MatchTx::findPayment(const std::string& provider,
+                                                  const std::vector<std::string>& object_ids) {
   auto r = impl_.tx.exec_params(
       "SELECT " + kPaymentColumns +
-          " FROM payments WHERE provider = $1 AND (payment_key = $2 OR ($3::text IS NOT NULL AND order_ref = $3))"
-          " ORDER BY (payment_key = $2) DESC, id LIMIT 1 FOR UPDATE",
-      provider, payment_key, sql::nullIfEmpty(order_ref));
+          " FROM payments WHERE provider = $1 AND (payment_key = ANY($2::text[]) OR object_ids && $2::text[])"
+          " ORDER BY id LIMIT 1 FOR UPDATE",
+      provider, sql::textArray(object_ids));
   if (r.empty()) return std::nullopt;
   return toPayment(r[0]);
 }
@@ -112,26 +112,29 @@ int64_t MatchTx::insertPayment(const PaymentRecord& p) {
   const std::string amount = p.amount_minor ? std::to_string(*p.amount_minor) : std::string();
   auto r = impl_.tx.exec_params(
       "INSERT INTO payments (provider, payment_key, order_ref, refs, browser_event_id, amount_minor, currency,"
-      " paid_at, user_data, hash_anomalies, status, match_deadline, created_at)"
+      " paid_at, user_data, hash_anomalies, status, match_deadline, created_at, object_ids)"
       " VALUES ($1, $2, $3, $4::text[], $5, $6::bigint, $7, to_timestamp($8::float8), $9::jsonb, $10::jsonb, $11,"
-      " to_timestamp($12::float8), to_timestamp($13::float8)) RETURNING id",
+      " to_timestamp($12::float8), to_timestamp($13::float8), $14::text[]) RETURNING id",
       p.provider, p.payment_key, sql::nullIfEmpty(p.order_ref), sql::textArray(p.refs),
       sql::nullIfEmpty(p.browser_event_id), sql::nullIfEmpty(amount), sql::nullIfEmpty(p.currency),
       sql::ts(p.paid_at), p.user_data_json, p.anomalies_json, p.status, sql::ts(p.match_deadline),
-      sql::ts(p.created_at));
+      sql::ts(p.created_at), sql::textArray(p.object_ids));
   return r[0][0].as<int64_t>();
 }
 
-void MatchTx::mergePayment(int64_t id, const std::vector<std::string>& refs, const std::string& order_ref,
-                           const std::string& browser_event_id, const std::string& user_data_json) {
+void MatchTx::mergePayment(int64_t id, const std::vector<std::string>& refs, const std::vector<std::string>& object_ids,
+                           const std::string& order_ref, const std::string& browser_event_id,
+                           const std::string& user_data_json) {
   impl_.tx.exec_params(
       "UPDATE payments SET"
       " refs = ARRAY(SELECT DISTINCT unnest(refs || $2::text[])),"
+      " object_ids = ARRAY(SELECT DISTINCT unnest(object_ids || $6::text[])),"
       " order_ref = coalesce(order_ref, $3),"
       " browser_event_id = coalesce(browser_event_id, $4),"
       " user_data = $5::jsonb || user_data"
       " WHERE id = $1",
-      id, sql::textArray(refs), sql::nullIfEmpty(order_ref), sql::nullIfEmpty(browser_event_id), user_data_json);
+      id, sql::textArray(refs), sql::nullIfEmpty(order_ref), sql::nullIfEmpty(browser_event_id), user_data_json,
+      sql::textArray(object_ids));
 }
 
 std::optional<ClientEventRecord> MatchTx::findClientEvent(const std::vector<std::string>& refs,
@@ -174,6 +177,14 @@ void MatchTx::resolvePayment(int64_t id, const std::string& status, std::optiona
       "UPDATE payments SET status = $2, client_event_id = $3::bigint, resolved_at = to_timestamp($4::float8)"
       " WHERE id = $1",
       id, status, sql::nullIfEmpty(ce), sql::ts(now));
+}
+
+bool MatchTx::eventIdTakenByOtherPayment(const std::string& event_id, int64_t payment_id) {
+  return !impl_.tx
+              .exec_params("SELECT 1 FROM outbound_events WHERE event_name = 'Purchase' AND event_id = $1"
+                           " AND payment_id IS DISTINCT FROM $2 LIMIT 1",
+                           event_id, payment_id)
+              .empty();
 }
 
 bool MatchTx::insertOutbound(const OutboundRecord& o) {

@@ -30,13 +30,12 @@ class MatchTx {
   // Transaction-scoped advisory locks on the given keys (taken in a fixed order, no deadlocks).
   void lockKeys(std::vector<std::string> keys);
 
-  // The payment with this key, or else (when order_ref is set) the provider's payment for
-  // that order reference. Locks the row.
-  std::optional<PaymentRecord> findPayment(const std::string& provider, const std::string& payment_key,
-                                           const std::string& order_ref);
+  // The provider's payment known by any of these object ids. Locks the row.
+  std::optional<PaymentRecord> findPayment(const std::string& provider, const std::vector<std::string>& object_ids);
   int64_t insertPayment(const PaymentRecord& p);
-  // Adds references and fills order_ref / customer data the earlier webhooks lacked.
-  void mergePayment(int64_t id, const std::vector<std::string>& refs, const std::string& order_ref,
+  // Adds references and object ids, and fills order_ref / customer data the earlier webhooks lacked.
+  void mergePayment(int64_t id, const std::vector<std::string>& refs, const std::vector<std::string>& object_ids,
+                    const std::string& order_ref,
                     const std::string& browser_event_id, const std::string& user_data_json);
 
   // The browser event a payment refers to: an explicit browser event id first, then a Purchase,
@@ -51,6 +50,8 @@ class MatchTx {
 
   void resolvePayment(int64_t id, const std::string& status, std::optional<int64_t> client_event_id,
                       TimePoint now);
+  // True when another payment's outbound Purchase already uses this event_id.
+  bool eventIdTakenByOtherPayment(const std::string& event_id, int64_t payment_id);
   // False when the (pixel, event) or (pixel, payment) already has a row.
   bool insertOutbound(const OutboundRecord& o);
   // Wakes dispatchers of every instance once this transaction commits.

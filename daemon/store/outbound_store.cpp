@@ -78,8 +78,6 @@ void OutboundStore::complete(const std::string& owner, const std::vector<EventOu
                              const std::vector<AttemptRecord>& attempts, TimePoint now) {
   pool_.with([&](pqxx::connection_base& c) {
     pqxx::work tx(c);
-    // Bookkeeping only: a lost "sent" mark means a resend that Meta deduplicates by event_id.
-    tx.exec("SET LOCAL synchronous_commit = off");
     const std::string t = sql::ts(now);
     for (const auto& o : outcomes) {
       const std::string http = o.http_status ? std::to_string(*o.http_status) : std::string();
@@ -228,7 +226,8 @@ int64_t OutboundStore::requeue(int64_t id, TimePoint now) {
     auto r = tx.exec_params(
         "UPDATE outbound_events SET status = 'pending', attempts = 0, next_attempt_at = to_timestamp($2::float8),"
         " lease_owner = NULL, lease_expires_at = NULL"
-        " WHERE id = $1 AND status IN ('dead', 'retrying', 'dry_run')",
+        " WHERE id = $1 AND status IN ('dead', 'retrying', 'dry_run')"
+        "   AND (lease_expires_at IS NULL OR lease_expires_at < to_timestamp($2::float8))",
         id, sql::ts(now));
     tx.exec("SELECT pg_notify('capi_outbound', '')");
     tx.commit();

@@ -1,5 +1,7 @@
 #include "store/outbox_listener.h"
 
+#include "store/sql_util.h"
+
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
 
@@ -37,7 +39,7 @@ void OutboxListener::stop() {
 void OutboxListener::run() {
   while (running_) {
     try {
-      pqxx::connection c(url_);
+      pqxx::connection c(sql::withConnectTimeout(url_));
       Receiver receiver(c, on_notify_);
       // A missed notification costs at most one poll interval; wake once after (re)connecting.
       on_notify_();

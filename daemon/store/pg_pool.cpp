@@ -1,5 +1,7 @@
 #include "store/pg_pool.h"
 
+#include "store/sql_util.h"
+
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
 
@@ -28,7 +30,7 @@ PgPool::Lease::~Lease() {
 
 ConnectionPtr PgPool::open() {
   try {
-    ConnectionPtr c(new pqxx::connection(url_));
+    ConnectionPtr c(new pqxx::connection(sql::withConnectTimeout(url_)));
     if (statement_timeout_ms_ > 0)
       c->set_variable("statement_timeout", std::to_string(statement_timeout_ms_));
     // A crashed client must not pin the MVCC horizon of the queue tables.

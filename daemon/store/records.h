@@ -31,6 +31,7 @@ struct PaymentRecord {
   std::string payment_key;
   std::string order_ref;
   std::vector<std::string> refs;
+  std::vector<std::string> object_ids;
   std::string browser_event_id;
   std::optional<int64_t> amount_minor;
   std::string currency;

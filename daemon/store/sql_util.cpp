@@ -5,6 +5,13 @@
 
 namespace capi::store::sql {
 
+std::string withConnectTimeout(const std::string& url) {
+  if (url.find("connect_timeout") != std::string::npos) return url;
+  if (url.rfind("postgres://", 0) == 0 || url.rfind("postgresql://", 0) == 0)
+    return url + (url.find('?') == std::string::npos ? "?" : "&") + "connect_timeout=5";
+  return url + (url.empty() ? "" : " ") + "connect_timeout=5";
+}
+
 std::string ts(TimePoint t) {
   const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
   const long long secs = micros >= 0 ? micros / 1000000 : -((-micros + 999999) / 1000000);

@@ -10,6 +10,10 @@
 
 namespace capi::store::sql {
 
+// The connection string with connect_timeout=5 unless it sets one: an unreachable server must
+// not hold a thread for the kernel's TCP timeout.
+std::string withConnectTimeout(const std::string& url);
+
 // A TimePoint as "<unix seconds>.<micros>", for to_timestamp($n::float8).
 std::string ts(TimePoint t);
 // A text[] literal with every element quoted, e.g. {"a","b\"c"}.

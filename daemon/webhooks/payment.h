@@ -33,6 +33,10 @@ struct PaymentFacts {
   std::string payment_key;       // canonical id of the payment (Stripe: pi_..., else in_..., else cs_...)
   std::string order_ref;         // the shop's order reference, when the payment carries one
   std::vector<std::string> refs; // every reference that may name the browser event, most specific first
+  // The provider's ids of every object this payment is known by (Stripe: pi_, cs_, in_, ch_).
+  // Webhooks sharing any of them describe the same order. Shop references are not used for this:
+  // a client_reference_id may be a customer id shared by many orders.
+  std::vector<std::string> object_ids;
   std::string browser_event_id;  // an explicit browser event id carried by the payment (metadata.capi_event_id)
   std::optional<int64_t> amount_minor;   // ISO 4217 minor units (providers' own units converted)
   std::string currency;          // ISO 4217, lower case as Stripe sends it

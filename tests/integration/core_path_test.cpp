@@ -409,3 +409,96 @@ TEST_CASE("amounts are converted by each currency's own exponent") {
     ++n;
   }
 }
+
+TEST_CASE("a browser InitiateCheckout does not lend its event_id: the Purchase waits for the browser Purchase") {
+  Fixture f;
+  TestDaemon d(testConfig(f.db), f.clock);
+  BrowserEvent checkout;
+  checkout.event_name = "InitiateCheckout";
+  checkout.event_id = "ic-1";
+  checkout.event_time = now(f.clock) - 60;
+  REQUIRE(d.post("/v1/events", browserEventJson(checkout)).status == 202);
+  StripeCheckout sc;
+  sc.created = now(f.clock);
+  REQUIRE(d.postStripe(stripeCheckoutEvent(sc)).status == 200);
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "0");
+
+  f.clock.advance(std::chrono::seconds(20));
+  BrowserEvent purchase;
+  purchase.event_id = "purchase-1";
+  purchase.event_time = now(f.clock);
+  REQUIRE(d.post("/v1/events", browserEventJson(purchase)).status == 202);
+  CHECK(f.db.scalar("SELECT event_id FROM outbound_events") == "purchase-1");
+  CHECK(f.db.scalar("SELECT matched FROM outbound_events") == "t");
+}
+
+TEST_CASE("with only a non-Purchase browser event, the deadline sends the derived id with the browser's identifiers") {
+  Fixture f;
+  TestDaemon d(testConfig(f.db), f.clock);
+  BrowserEvent checkout;
+  checkout.event_name = "InitiateCheckout";
+  checkout.event_id = "ic-1";
+  checkout.event_time = now(f.clock) - 60;
+  REQUIRE(d.post("/v1/events", browserEventJson(checkout)).status == 202);
+  StripeCheckout sc;
+  sc.created = now(f.clock);
+  REQUIRE(d.postStripe(stripeCheckoutEvent(sc)).status == 200);
+  f.clock.advance(std::chrono::seconds(601));
+  d->maintenance();
+  CHECK(f.db.scalar("SELECT event_id FROM outbound_events") == "ORDER-1");
+  CHECK(f.db.scalar("SELECT matched FROM outbound_events") == "f");
+  CHECK(f.db.scalar("SELECT extract(epoch from event_time)::bigint FROM outbound_events") == std::to_string(sc.created));
+  CHECK(f.db.scalar("SELECT payload->'user_data'->>'fbc' FROM outbound_events") == checkout.fbc);
+  CHECK(f.db.scalar("SELECT payload->>'event_source_url' FROM outbound_events") == checkout.url);
+}
+
+TEST_CASE("a subscription checkout and the payment_intent.succeeded of its invoice are one order") {
+  Fixture f;
+  auto cfg = testConfig(f.db);
+  cfg.matching.wait_seconds = 0;
+  TestDaemon d(cfg, f.clock);
+  const std::string t = std::to_string(now(f.clock));
+  const std::string session =
+      R"({"id":"evt_sub_1","object":"event","created":)" + t +
+      R"(,"livemode":false,"type":"checkout.session.completed","data":{"object":{"id":"cs_sub","object":"checkout.session","amount_total":990,"currency":"eur","client_reference_id":"ORDER-SUB","created":)" +
+      t + R"(,"invoice":"in_sub","mode":"subscription","payment_intent":null,"payment_status":"paid","metadata":{}}}})";
+  const std::string pi =
+      R"({"id":"evt_sub_2","object":"event","created":)" + t +
+      R"(,"livemode":false,"type":"payment_intent.succeeded","data":{"object":{"id":"pi_sub","object":"payment_intent","amount":990,"amount_received":990,"currency":"eur","created":)" +
+      t + R"(,"invoice":"in_sub","metadata":{},"status":"succeeded"}}})";
+  REQUIRE(d.postStripe(session).status == 200);
+  auto r = d.postStripe(pi);
+  REQUIRE(r.status == 200);
+  CHECK(r.body.find("duplicate_order") != std::string::npos);
+  CHECK(f.db.scalar("SELECT count(*) FROM payments") == "1");
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "1");
+}
+
+TEST_CASE("two payments sharing a client_reference_id (a customer id) are two orders") {
+  Fixture f;
+  auto cfg = testConfig(f.db);
+  cfg.matching.wait_seconds = 0;
+  TestDaemon d(cfg, f.clock);
+  StripeCheckout first;
+  first.client_reference_id = "cus_42";
+  first.created = now(f.clock);
+  StripeCheckout second = first;
+  second.event_id = "evt_2";
+  second.session_id = "cs_test_2";
+  second.payment_intent = "pi_2";
+  REQUIRE(d.postStripe(stripeCheckoutEvent(first)).status == 200);
+  REQUIRE(d.postStripe(stripeCheckoutEvent(second)).status == 200);
+  CHECK(f.db.scalar("SELECT count(*) FROM payments") == "2");
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "2");
+}
+
+TEST_CASE("a browser event body with a NUL character is refused and nothing is stored") {
+  Fixture f;
+  TestDaemon d(testConfig(f.db), f.clock);
+  auto r = d.post("/v1/events", R"({"event_name":"Purchase","event_id":"e\u00001","event_time":)" +
+                                    std::to_string(now(f.clock)) + "}");
+  CHECK(r.status == 400);
+  CHECK(r.body.find("NUL") != std::string::npos);
+  CHECK(d.post("/v1/events", R"({"event_name":"Purchase","event_id":"e1","event_time":1e300})").status == 400);
+  CHECK(f.db.scalar("SELECT count(*) FROM client_events") == "0");
+}

@@ -58,6 +58,12 @@ ErrorClass classify(const GraphResponse& r) {
   // A 2xx we could not read (a proxy's page, a truncated body): resending is safe because Meta
   // deduplicates on event_id, while declaring the events dead could lose accepted ones.
   if (r.http_status >= 200 && r.http_status < 300) return ErrorClass::Transient;
+  // Errors about the request rather than an event would mark a whole healthy backlog dead one
+  // bisection at a time: code 100 subcode 33 (the pixel does not exist or the token cannot reach
+  // it, a configuration error) and a 4xx without a Graph error body (a proxy in the way) pause
+  // the pixel until an operator fixes the configuration.
+  if (code == 100 && r.error.subcode == 33) return ErrorClass::Permission;
+  if (code == 0) return ErrorClass::Permission;
   return ErrorClass::Invalid;
 }
 

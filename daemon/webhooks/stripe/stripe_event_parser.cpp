@@ -263,6 +263,7 @@ void mapCheckoutSession(PaymentFacts& f, const Object::Ptr& s, std::optional<int
   f.browser_event_id = md.capi_event_id;
   for (const auto& r : {md.capi_event_id, client_reference_id, md.order_ref, md.order_id, id, payment_intent})
     addRef(f.refs, r);
+  for (const auto& r : {id, payment_intent, idOf(s, "invoice")}) addRef(f.object_ids, r);
 
   // Delayed payment methods complete the session unpaid; the money arrives with
   // checkout.session.async_payment_succeeded, which then carries payment_status "paid".
@@ -289,6 +290,7 @@ void mapPaymentIntent(PaymentFacts& f, const Object::Ptr& pi, std::optional<int6
   f.order_ref = firstNonEmpty({md.order_ref, md.order_id, md.client_reference_id});
   f.browser_event_id = md.capi_event_id;
   for (const auto& r : {md.capi_event_id, md.order_ref, md.order_id, md.client_reference_id, id}) addRef(f.refs, r);
+  for (const auto& r : {id, idOf(pi, "invoice"), idOf(pi, "latest_charge")}) addRef(f.object_ids, r);
 
   // Guards against an operator listing e.g. payment_intent.created as a paid type.
   const auto status = optString(pi, "status");
@@ -318,6 +320,7 @@ void mapInvoice(PaymentFacts& f, const Object::Ptr& inv, std::optional<int64_t> 
   f.order_ref = firstNonEmpty({md.order_ref, md.order_id});
   f.browser_event_id = md.capi_event_id;
   for (const auto& r : {md.capi_event_id, md.order_ref, md.order_id, id, payment_intent}) addRef(f.refs, r);
+  for (const auto& r : {id, payment_intent}) addRef(f.object_ids, r);
 
   const auto status = optString(inv, "status");
   if (status && *status != "paid") {
@@ -340,6 +343,7 @@ void mapCharge(PaymentFacts& f, const Object::Ptr& ch, std::optional<int64_t> ev
   f.browser_event_id = md.capi_event_id;
   for (const auto& r : {md.capi_event_id, md.order_ref, md.order_id, md.client_reference_id, id, payment_intent})
     addRef(f.refs, r);
+  for (const auto& r : {id, payment_intent, idOf(ch, "invoice")}) addRef(f.object_ids, r);
 
   // charge.succeeded also fires for an authorisation that is not captured yet.
   if (optBool(ch, "paid") != true) {

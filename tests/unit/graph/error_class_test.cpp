@@ -69,7 +69,6 @@ TEST_CASE("permission errors pause the pixel: 3, 10 and 200-299", "[graph][class
 
 TEST_CASE("OAuthException with code 100 is Invalid, not a token problem", "[graph][classify]") {
   CHECK(classify(graphFailure(400, 100, 2804003)) == ErrorClass::Invalid);
-  CHECK(classify(graphFailure(400, 100, 33)) == ErrorClass::Invalid);
   CHECK(classify(graphFailure(400, 100, 2804050, std::nullopt)) == ErrorClass::Invalid);
 }
 
@@ -79,14 +78,18 @@ TEST_CASE("is_transient true makes an otherwise permanent error Transient", "[gr
   CHECK(classify(graphFailure(400, 12345, 0, false)) == ErrorClass::Invalid);
 }
 
-TEST_CASE("HTTP 5xx and 429 are Transient, other 4xx Invalid", "[graph][classify]") {
+TEST_CASE("a missing pixel or a token without access to it (100/33) pauses the pixel", "[graph][classify]") {
+  CHECK(classify(graphFailure(400, 100, 33)) == ErrorClass::Permission);
+}
+
+TEST_CASE("HTTP 5xx and 429 are Transient, a 4xx without a Graph error pauses the pixel", "[graph][classify]") {
   CHECK(classify(foreignBody(500)) == ErrorClass::Transient);
   CHECK(classify(foreignBody(502)) == ErrorClass::Transient);
   CHECK(classify(foreignBody(503)) == ErrorClass::Transient);
   CHECK(classify(foreignBody(429)) == ErrorClass::Transient);
-  CHECK(classify(foreignBody(400)) == ErrorClass::Invalid);
-  CHECK(classify(foreignBody(404)) == ErrorClass::Invalid);
-  CHECK(classify(foreignBody(413)) == ErrorClass::Invalid);
+  CHECK(classify(foreignBody(400)) == ErrorClass::Permission);
+  CHECK(classify(foreignBody(404)) == ErrorClass::Permission);
+  CHECK(classify(foreignBody(413)) == ErrorClass::Permission);
   CHECK(classify(graphFailure(500, 12345)) == ErrorClass::Transient);
   CHECK(classify(graphFailure(400, 12345)) == ErrorClass::Invalid);
 }
