@@ -495,8 +495,9 @@ TEST_CASE("readyz answers 503 while PostgreSQL is stopped and 200 again once it 
   CHECK(db.scalar("SELECT count(*) FROM webhook_deliveries") == "1");
 
   serve.child->signal(SIGTERM);
-  CHECK(serve.child->wait(30s) == std::optional<int>(0));
+  const auto status = serve.child->wait(30s);
   INFO(serve.child->output());
+  CHECK(status == std::optional<int>(0));
   CHECK(leakedSecret(serve.child->output()).empty());
 }
 
