@@ -65,6 +65,20 @@ dispatch::DispatchSettings dispatchSettings(const config::Config& c) {
   return s;
 }
 
+EventsEndpointOptions eventsOptions(const config::Config& c) {
+  EventsEndpointOptions o;
+  o.trusted_proxies = c.server.trusted_proxies;
+  o.cors_origins = c.server.cors_origins;
+  o.ingest_key = c.server.ingest_key;
+  o.time_policy = {c.matching.max_future_skew_seconds, c.matching.max_past_skew_seconds};
+  o.normalize.default_region = c.phone_default_region;
+  return o;
+}
+
+StripeEndpointOptions stripeOptions(const config::Config& c) {
+  return {c.stripe.webhook_secrets, c.stripe.tolerance_seconds, c.stripe.paid_event_types};
+}
+
 std::string defaultInstanceId() {
   char host[256] = {0};
   ::gethostname(host, sizeof host - 1);
@@ -98,6 +112,8 @@ struct Daemon::Impl {
   std::unique_ptr<dispatch::Dispatcher> dispatcher;
   std::unique_ptr<matching::Matcher> matcher;
   std::unique_ptr<store::OutboxListener> listener;
+  std::shared_ptr<Reloadable<EventsEndpointOptions>> events_options;
+  std::shared_ptr<Reloadable<StripeEndpointOptions>> stripe_options;
   http::Router router;
   std::unique_ptr<http::HttpServer> server;
   std::set<int> expected_migrations;
@@ -152,18 +168,14 @@ Daemon::Daemon(config::Config config, Dependencies deps) : impl_(std::make_uniqu
     for (const auto& p : paused) m.set("capi_pixel_paused", {{"pixel", p}}, 1);
   });
 
-  EventsEndpointOptions eo;
-  eo.trusted_proxies = c.server.trusted_proxies;
-  eo.cors_origins = c.server.cors_origins;
-  eo.ingest_key = c.server.ingest_key;
-  eo.time_policy = {c.matching.max_future_skew_seconds, c.matching.max_past_skew_seconds};
-  eo.normalize.default_region = c.phone_default_region;
-  auto events = makeEventsEndpoint(eo, i.ingest, *i.matcher, *i.clock, i.metrics);
+  i.events_options = std::make_shared<Reloadable<EventsEndpointOptions>>(eventsOptions(c));
+  i.stripe_options = std::make_shared<Reloadable<StripeEndpointOptions>>(stripeOptions(c));
+  auto events = makeEventsEndpoint(i.events_options, i.ingest, *i.matcher, *i.clock, i.metrics);
   i.router.add("POST", "/v1/events", events);
   i.router.add("OPTIONS", "/v1/events", events);
   if (!c.stripe.webhook_secrets.empty()) {
     i.router.add("POST", "/webhooks/stripe",
-                 makeStripeEndpoint({c.stripe.webhook_secrets, c.stripe.tolerance_seconds, c.stripe.paid_event_types},
+                 makeStripeEndpoint(i.stripe_options,
                                     *i.matcher, *i.clock, i.metrics));
   }
   i.router.add("GET", "/healthz", makeHealthEndpoint());
@@ -281,10 +293,18 @@ void Daemon::reload(const config::Config& c) {
   setupLogging(c.log_level);
   i.matcher->updateSettings(matchingSettings(c));
   i.dispatcher->updateSettings(dispatchSettings(c));
+  i.events_options->set(eventsOptions(c));
+  // The Stripe route exists only when it started with a secret; rotating secrets is a reload.
+  if (!c.stripe.webhook_secrets.empty()) i.stripe_options->set(stripeOptions(c));
+  if (c.stripe.webhook_secrets.empty() != i.config.stripe.webhook_secrets.empty())
+    spdlog::warn("reload: adding or removing the Stripe endpoint (stripe.webhook_secret) takes effect after a restart");
   i.metrics.set("capi_dry_run", {}, c.dryRun() ? 1 : 0);
   if (c.server.host != i.config.server.host || c.server.port != i.config.server.port ||
-      c.database.url != i.config.database.url || c.database.pool_size != i.config.database.pool_size)
-    spdlog::warn("reload: server.listen and database.* changes take effect after a restart");
+      c.server.threads != i.config.server.threads || c.server.max_body_bytes != i.config.server.max_body_bytes ||
+      c.database.url != i.config.database.url || c.database.pool_size != i.config.database.pool_size ||
+      c.admin.token != i.config.admin.token || c.retention.days != i.config.retention.days ||
+      c.retention.raw_payload_days != i.config.retention.raw_payload_days)
+    spdlog::warn("reload: server.*, database.*, admin.token and retention.* changes take effect after a restart");
   announce(c);
   spdlog::info("configuration reloaded");
 }

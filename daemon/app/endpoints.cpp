@@ -42,17 +42,19 @@ bool acceptableJsonType(const std::string& content_type) {
 
 class EventsEndpoint final : public http::Endpoint {
  public:
-  EventsEndpoint(EventsEndpointOptions o, store::IngestStore& store, matching::Matcher& matcher,
-                 const Clock& clock, Metrics& metrics)
-      : o_(std::move(o)), store_(store), matcher_(matcher), clock_(clock), metrics_(metrics) {
+  EventsEndpoint(std::shared_ptr<const Reloadable<EventsEndpointOptions>> o, store::IngestStore& store,
+                 matching::Matcher& matcher, const Clock& clock, Metrics& metrics)
+      : options_(std::move(o)), store_(store), matcher_(matcher), clock_(clock), metrics_(metrics) {
     metrics_.describe("capi_browser_events_total", "counter", "Browser events received, by outcome.");
   }
 
   Response handle(const Request& req) override {
+    const auto options = options_->get();
+    const EventsEndpointOptions& o = *options;
     const std::string origin = req.header("Origin");
     const bool origin_allowed =
-        !origin.empty() && std::find(o_.cors_origins.begin(), o_.cors_origins.end(), origin) != o_.cors_origins.end();
-    Response r = handleInner(req, origin, origin_allowed);
+        !origin.empty() && std::find(o.cors_origins.begin(), o.cors_origins.end(), origin) != o.cors_origins.end();
+    Response r = handleInner(o, req, origin, origin_allowed);
     if (origin_allowed) {
       r.headers.emplace_back("Access-Control-Allow-Origin", origin);
       r.headers.emplace_back("Vary", "Origin");
@@ -61,7 +63,8 @@ class EventsEndpoint final : public http::Endpoint {
   }
 
  private:
-  Response handleInner(const Request& req, const std::string& origin, bool origin_allowed) {
+  Response handleInner(const EventsEndpointOptions& o, const Request& req, const std::string& origin,
+                       bool origin_allowed) {
     if (req.method == "OPTIONS") {
       if (!origin_allowed) return jsonError(Outcome::Forbidden, "origin not in server.cors_origins");
       Response r;
@@ -71,11 +74,11 @@ class EventsEndpoint final : public http::Endpoint {
                    {"Access-Control-Max-Age", "86400"}};
       return r;
     }
-    if (!origin.empty() && !o_.cors_origins.empty() && !origin_allowed) {
+    if (!origin.empty() && !o.cors_origins.empty() && !origin_allowed) {
       count("forbidden_origin");
       return jsonError(Outcome::Forbidden, "origin not in server.cors_origins");
     }
-    if (!o_.ingest_key.empty() && !constantTimeEquals(req.header("X-Ingest-Key"), o_.ingest_key)) {
+    if (!o.ingest_key.empty() && !constantTimeEquals(req.header("X-Ingest-Key"), o.ingest_key)) {
       count("unauthorized");
       return jsonError(Outcome::Unauthorized, "missing or wrong X-Ingest-Key");
     }
@@ -84,9 +87,9 @@ class EventsEndpoint final : public http::Endpoint {
       return jsonError(Outcome::UnsupportedMediaType, "send the events as application/json");
     }
     const TimePoint now = clock_.now();
-    RequestOrigin ro{http::resolveClientIp(req.peer_ip, req.header("X-Forwarded-For"), o_.trusted_proxies),
+    RequestOrigin ro{http::resolveClientIp(req.peer_ip, req.header("X-Forwarded-For"), o.trusted_proxies),
                      req.header("User-Agent")};
-    auto batch = parseClientEvents(req.body, ro, now, o_.time_policy, o_.normalize);
+    auto batch = parseClientEvents(req.body, ro, now, o.time_policy, o.normalize);
     if (!batch.problems.empty()) {
       count("bad_request");
       Response r;
@@ -123,7 +126,7 @@ class EventsEndpoint final : public http::Endpoint {
     if (n > 0) metrics_.increment("capi_browser_events_total", {{"outcome", outcome}}, n);
   }
 
-  EventsEndpointOptions o_;
+  std::shared_ptr<const Reloadable<EventsEndpointOptions>> options_;
   store::IngestStore& store_;
   matching::Matcher& matcher_;
   const Clock& clock_;
@@ -132,21 +135,23 @@ class EventsEndpoint final : public http::Endpoint {
 
 class StripeEndpoint final : public http::Endpoint {
  public:
-  StripeEndpoint(StripeEndpointOptions o, matching::Matcher& matcher, const Clock& clock, Metrics& metrics)
-      : verifier_(o.secrets, o.tolerance_seconds), paid_types_(std::move(o.paid_event_types)), matcher_(matcher),
-        clock_(clock), metrics_(metrics) {
+  StripeEndpoint(std::shared_ptr<const Reloadable<StripeEndpointOptions>> o, matching::Matcher& matcher,
+                 const Clock& clock, Metrics& metrics)
+      : options_(std::move(o)), matcher_(matcher), clock_(clock), metrics_(metrics) {
     metrics_.describe("capi_webhooks_total", "counter", "Webhook deliveries, by provider and outcome.");
   }
 
   Response handle(const Request& req) override {
     using webhooks::stripe::SignatureOutcome;
-    const auto sig = verifier_.verify(req.header("Stripe-Signature"), req.body, clock_.now());
+    const auto options = options_->get();
+    const webhooks::stripe::StripeSignatureVerifier verifier(options->secrets, options->tolerance_seconds);
+    const auto sig = verifier.verify(req.header("Stripe-Signature"), req.body, clock_.now());
     if (sig != SignatureOutcome::Valid) {
       count("bad_signature");
       spdlog::warn("stripe webhook refused from {}: {}", req.peer_ip, webhooks::stripe::describe(sig));
       return jsonError(Outcome::BadRequest, webhooks::stripe::describe(sig));
     }
-    auto parsed = webhooks::stripe::parseStripeEvent(req.body, paid_types_);
+    auto parsed = webhooks::stripe::parseStripeEvent(req.body, options->paid_event_types);
     if (parsed.status != webhooks::ParseStatus::Ok) {
       count("malformed");
       spdlog::warn("stripe webhook malformed: {}", parsed.error);
@@ -174,8 +179,7 @@ class StripeEndpoint final : public http::Endpoint {
     metrics_.increment("capi_webhooks_total", {{"provider", "stripe"}, {"outcome", outcome}});
   }
 
-  webhooks::stripe::StripeSignatureVerifier verifier_;
-  std::vector<std::string> paid_types_;
+  std::shared_ptr<const Reloadable<StripeEndpointOptions>> options_;
   matching::Matcher& matcher_;
   const Clock& clock_;
   Metrics& metrics_;
@@ -192,13 +196,15 @@ class FunctionEndpoint final : public http::Endpoint {
 
 }  // namespace
 
-std::shared_ptr<http::Endpoint> makeEventsEndpoint(EventsEndpointOptions options, store::IngestStore& store,
+std::shared_ptr<http::Endpoint> makeEventsEndpoint(std::shared_ptr<const Reloadable<EventsEndpointOptions>> options,
+                                                   store::IngestStore& store,
                                                    matching::Matcher& matcher, const Clock& clock,
                                                    Metrics& metrics) {
   return std::make_shared<EventsEndpoint>(std::move(options), store, matcher, clock, metrics);
 }
 
-std::shared_ptr<http::Endpoint> makeStripeEndpoint(StripeEndpointOptions options, matching::Matcher& matcher,
+std::shared_ptr<http::Endpoint> makeStripeEndpoint(std::shared_ptr<const Reloadable<StripeEndpointOptions>> options,
+                                                   matching::Matcher& matcher,
                                                    const Clock& clock, Metrics& metrics) {
   return std::make_shared<StripeEndpoint>(std::move(options), matcher, clock, metrics);
 }

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,27 @@ class StripeSignatureVerifier;
 
 namespace capi::app {
 
+// Options an endpoint reads once per request; the daemon replaces them on reload (SIGHUP), and a
+// request in flight keeps the set it started with.
+template <typename T>
+class Reloadable {
+ public:
+  explicit Reloadable(T value) : value_(std::make_shared<const T>(std::move(value))) {}
+  std::shared_ptr<const T> get() const {
+    std::lock_guard lock(mu_);
+    return value_;
+  }
+  void set(T value) {
+    auto next = std::make_shared<const T>(std::move(value));
+    std::lock_guard lock(mu_);
+    value_ = std::move(next);
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const T> value_;
+};
+
 struct EventsEndpointOptions {
   std::vector<std::string> trusted_proxies;
   std::vector<std::string> cors_origins;
@@ -34,7 +56,8 @@ struct EventsEndpointOptions {
 };
 
 // POST/OPTIONS /v1/events.
-std::shared_ptr<http::Endpoint> makeEventsEndpoint(EventsEndpointOptions options, store::IngestStore& store,
+std::shared_ptr<http::Endpoint> makeEventsEndpoint(std::shared_ptr<const Reloadable<EventsEndpointOptions>> options,
+                                                   store::IngestStore& store,
                                                    matching::Matcher& matcher, const Clock& clock,
                                                    Metrics& metrics);
 
@@ -45,7 +68,9 @@ struct StripeEndpointOptions {
 };
 
 // POST /webhooks/stripe.
-std::shared_ptr<http::Endpoint> makeStripeEndpoint(StripeEndpointOptions options, matching::Matcher& matcher,
+// REQUIRES: options' secrets are never empty.
+std::shared_ptr<http::Endpoint> makeStripeEndpoint(std::shared_ptr<const Reloadable<StripeEndpointOptions>> options,
+                                                   matching::Matcher& matcher,
                                                    const Clock& clock, Metrics& metrics);
 
 // GET /healthz: the process answers.

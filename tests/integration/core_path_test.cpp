@@ -502,3 +502,24 @@ TEST_CASE("a browser event body with a NUL character is refused and nothing is s
   CHECK(d.post("/v1/events", R"({"event_name":"Purchase","event_id":"e1","event_time":1e300})").status == 400);
   CHECK(f.db.scalar("SELECT count(*) FROM client_events") == "0");
 }
+
+TEST_CASE("a reload rotates the Stripe webhook secret and the ingest key without a restart") {
+  Fixture f;
+  auto cfg = testConfig(f.db);
+  cfg.server.ingest_key = "old-ingest-key";
+  TestDaemon d(cfg, f.clock);
+  auto next = cfg;
+  next.stripe.webhook_secrets = {"whsec_rotated_secret"};
+  next.server.ingest_key = "new-ingest-key";
+  d->reload(next);
+
+  StripeCheckout sc;
+  sc.created = now(f.clock);
+  const std::string body = stripeCheckoutEvent(sc);
+  CHECK(d.postStripe(body).status == 400);
+  CHECK(d.postStripe(body, -1, "whsec_rotated_secret").status == 200);
+
+  const std::string ev = R"({"event_name":"Purchase","event_id":"e1","event_time":)" + std::to_string(now(f.clock)) + "}";
+  CHECK(d.post("/v1/events", ev, {{"X-Ingest-Key", "old-ingest-key"}}).status == 401);
+  CHECK(d.post("/v1/events", ev, {{"X-Ingest-Key", "new-ingest-key"}}).status == 202);
+}
