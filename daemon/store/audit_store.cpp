@@ -1,6 +1,7 @@
 #include "store/audit_store.h"
 
 #include "store/pg_pool.h"
+#include "store/row_mapping.h"
 #include "store/sql_util.h"
 
 namespace capi::store {
@@ -90,78 +91,25 @@ EventTrace findTrace(PgPool& pool, const std::string& key) {
     EventTrace t;
     pqxx::read_transaction tx(c);
     for (const auto& r : tx.exec_params(
-             "SELECT id, event_id, event_name, " + sql::epoch("event_time") + ", " + sql::epoch("reported_event_time") +
-                 ", coalesce(time_adjusted, ''), coalesce(order_ref, ''), coalesce(event_source_url, ''),"
-                 " coalesce(fbp, ''), coalesce(fbc, ''), coalesce(client_ip_address, ''), coalesce(client_user_agent, ''),"
-                 " user_data::text, custom_data::text, hash_anomalies::text, " + sql::epoch("received_at") +
+             "SELECT " + clientEventColumns() +
                  " FROM client_events WHERE event_id = $1 OR order_ref = $1"
                  " OR id IN (SELECT client_event_id FROM payments WHERE $1 = ANY(refs) OR payment_key = $1)"
                  " ORDER BY received_at, id",
-             key)) {
-      ClientEventRecord e;
-      e.id = r[0].as<int64_t>();
-      e.event_id = r[1].as<std::string>();
-      e.event_name = r[2].as<std::string>();
-      e.event_time = sql::toTimePoint(r[3]);
-      e.reported_event_time = sql::toOptionalTimePoint(r[4]);
-      e.time_adjusted = r[5].as<std::string>();
-      e.order_ref = r[6].as<std::string>();
-      e.event_source_url = r[7].as<std::string>();
-      e.fbp = r[8].as<std::string>();
-      e.fbc = r[9].as<std::string>();
-      e.client_ip_address = r[10].as<std::string>();
-      e.client_user_agent = r[11].as<std::string>();
-      e.user_data_json = r[12].as<std::string>();
-      e.custom_data_json = r[13].as<std::string>();
-      e.anomalies_json = r[14].as<std::string>();
-      e.received_at = sql::toTimePoint(r[15]);
-      t.browser.push_back(std::move(e));
-    }
+             key))
+      t.browser.push_back(toClientEvent(r));
     for (const auto& r : tx.exec_params(
-             "SELECT id, provider, payment_key, coalesce(order_ref, ''), status, " + sql::epoch("created_at") + ", " +
-                 sql::epoch("paid_at") + ", user_data::text, hash_anomalies::text"
+             "SELECT " + paymentColumns() +
                  " FROM payments WHERE $1 = ANY(refs) OR payment_key = $1 OR order_ref = $1"
                  " OR id IN (SELECT payment_id FROM outbound_events WHERE event_id = $1) ORDER BY id",
-             key)) {
-      PaymentRecord p;
-      p.id = r[0].as<int64_t>();
-      p.provider = r[1].as<std::string>();
-      p.payment_key = r[2].as<std::string>();
-      p.order_ref = r[3].as<std::string>();
-      p.status = r[4].as<std::string>();
-      p.created_at = sql::toTimePoint(r[5]);
-      p.paid_at = sql::toTimePoint(r[6]);
-      p.user_data_json = r[7].as<std::string>();
-      p.anomalies_json = r[8].as<std::string>();
-      t.payments.push_back(std::move(p));
-    }
+             key))
+      t.payments.push_back(toPayment(r));
     for (const auto& r : tx.exec_params(
-             "SELECT id, pixel_id, event_name, event_id, " + sql::epoch("event_time") +
-                 ", coalesce(order_ref, ''), matched, payload::text, status, attempts, coalesce(last_error, ''),"
-                 " last_http_status, coalesce(fbtrace_id, ''), test_event_code, " + sql::epoch("created_at") +
-                 ", payment_id FROM outbound_events WHERE event_id = $1 OR order_ref = $1"
+             "SELECT " + outboundColumns() +
+                 " FROM outbound_events WHERE event_id = $1 OR order_ref = $1"
                  " OR payment_id IN (SELECT id FROM payments WHERE $1 = ANY(refs) OR payment_key = $1)"
                  " ORDER BY id",
-             key)) {
-      OutboundRecord o;
-      o.id = r[0].as<int64_t>();
-      o.pixel_id = r[1].as<std::string>();
-      o.event_name = r[2].as<std::string>();
-      o.event_id = r[3].as<std::string>();
-      o.event_time = sql::toTimePoint(r[4]);
-      o.order_ref = r[5].as<std::string>();
-      o.matched = r[6].as<bool>();
-      o.payload_json = r[7].as<std::string>();
-      o.status = r[8].as<std::string>();
-      o.attempts = r[9].as<int>();
-      o.last_error = r[10].as<std::string>();
-      if (!r[11].is_null()) o.last_http_status = r[11].as<int>();
-      o.fbtrace_id = r[12].as<std::string>();
-      o.test_event_code = r[13].as<bool>();
-      o.created_at = sql::toTimePoint(r[14]);
-      if (!r[15].is_null()) o.payment_id = r[15].as<int64_t>();
-      t.server.push_back(std::move(o));
-    }
+             key))
+      t.server.push_back(toOutbound(r));
     for (const auto& p : t.payments) {
       for (const auto& r : tx.exec_params(
                "SELECT provider, delivery_id, event_type, status, coalesce(status_reason, ''), " +

@@ -1,6 +1,7 @@
 #include "store/ingest_store.h"
 
 #include "store/pg_pool.h"
+#include "store/row_mapping.h"
 #include "store/sql_util.h"
 
 #include <algorithm>
@@ -11,61 +12,6 @@ namespace capi::store {
 struct MatchTx::Impl {
   pqxx::work& tx;
 };
-
-namespace {
-
-const std::string kPaymentColumns =
-    "id, provider, payment_key, coalesce(order_ref, ''), refs, coalesce(browser_event_id, ''), amount_minor, "
-    "coalesce(currency, ''), " + sql::epoch("paid_at") + ", user_data::text, hash_anomalies::text, status, " +
-    sql::epoch("match_deadline") + ", " + sql::epoch("created_at");
-
-PaymentRecord toPayment(const pqxx::row& r) {
-  PaymentRecord p;
-  p.id = r[0].as<int64_t>();
-  p.provider = r[1].as<std::string>();
-  p.payment_key = r[2].as<std::string>();
-  p.order_ref = r[3].as<std::string>();
-  p.refs = sql::parseTextArray(r[4]);
-  p.browser_event_id = r[5].as<std::string>();
-  if (!r[6].is_null()) p.amount_minor = r[6].as<int64_t>();
-  p.currency = r[7].as<std::string>();
-  p.paid_at = sql::toTimePoint(r[8]);
-  p.user_data_json = r[9].as<std::string>();
-  p.anomalies_json = r[10].as<std::string>();
-  p.status = r[11].as<std::string>();
-  p.match_deadline = sql::toTimePoint(r[12]);
-  p.created_at = sql::toTimePoint(r[13]);
-  return p;
-}
-
-const std::string kClientEventColumns =
-    "id, event_id, event_name, " + sql::epoch("event_time") + ", " + sql::epoch("reported_event_time") +
-    ", coalesce(time_adjusted, ''), coalesce(order_ref, ''), coalesce(event_source_url, ''), "
-    "coalesce(fbp, ''), coalesce(fbc, ''), coalesce(client_ip_address, ''), coalesce(client_user_agent, ''), "
-    "user_data::text, custom_data::text, hash_anomalies::text, " + sql::epoch("received_at");
-
-ClientEventRecord toClientEvent(const pqxx::row& r) {
-  ClientEventRecord e;
-  e.id = r[0].as<int64_t>();
-  e.event_id = r[1].as<std::string>();
-  e.event_name = r[2].as<std::string>();
-  e.event_time = sql::toTimePoint(r[3]);
-  e.reported_event_time = sql::toOptionalTimePoint(r[4]);
-  e.time_adjusted = r[5].as<std::string>();
-  e.order_ref = r[6].as<std::string>();
-  e.event_source_url = r[7].as<std::string>();
-  e.fbp = r[8].as<std::string>();
-  e.fbc = r[9].as<std::string>();
-  e.client_ip_address = r[10].as<std::string>();
-  e.client_user_agent = r[11].as<std::string>();
-  e.user_data_json = r[12].as<std::string>();
-  e.custom_data_json = r[13].as<std::string>();
-  e.anomalies_json = r[14].as<std::string>();
-  e.received_at = sql::toTimePoint(r[15]);
-  return e;
-}
-
-}  // namespace
 
 std::optional<int64_t> MatchTx::insertDelivery(const std::string& provider, const std::string& delivery_id,
                                                const std::string& event_type, const std::string& order_ref,
@@ -100,7 +46,7 @@ void MatchTx::lockKeys(std::vector<std::string> keys) {
 std::optional<PaymentRecord> MatchTx::findPayment(const std::string& provider,
                                                   const std::vector<std::string>& object_ids) {
   auto r = impl_.tx.exec_params(
-      "SELECT " + kPaymentColumns +
+      "SELECT " + paymentColumns() +
           " FROM payments WHERE provider = $1 AND (payment_key = ANY($2::text[]) OR object_ids && $2::text[])"
           " ORDER BY id LIMIT 1 FOR UPDATE",
       provider, sql::textArray(object_ids));
@@ -141,7 +87,7 @@ std::optional<ClientEventRecord> MatchTx::findClientEvent(const std::vector<std:
                                                           const std::string& browser_event_id) {
   if (refs.empty() && browser_event_id.empty()) return std::nullopt;
   auto r = impl_.tx.exec_params(
-      "SELECT " + kClientEventColumns +
+      "SELECT " + clientEventColumns() +
           " FROM client_events WHERE event_id = ANY($1::text[]) OR order_ref = ANY($1::text[])"
           " OR event_id = $2"
           " ORDER BY (event_id = $2) DESC, (event_name = 'Purchase') DESC, event_time DESC, id DESC LIMIT 1",
@@ -152,7 +98,7 @@ std::optional<ClientEventRecord> MatchTx::findClientEvent(const std::vector<std:
 
 std::vector<PaymentRecord> MatchTx::claimWaitingByRefs(const std::vector<std::string>& refs, int limit) {
   std::vector<PaymentRecord> out;
-  auto r = impl_.tx.exec_params("SELECT " + kPaymentColumns +
+  auto r = impl_.tx.exec_params("SELECT " + paymentColumns() +
                                     " FROM payments WHERE status = 'waiting' AND refs && $1::text[]"
                                     " ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED",
                                 sql::textArray(refs), limit);
@@ -162,7 +108,7 @@ std::vector<PaymentRecord> MatchTx::claimWaitingByRefs(const std::vector<std::st
 
 std::vector<PaymentRecord> MatchTx::claimWaiting(int limit) {
   std::vector<PaymentRecord> out;
-  auto r = impl_.tx.exec_params("SELECT " + kPaymentColumns +
+  auto r = impl_.tx.exec_params("SELECT " + paymentColumns() +
                                     " FROM payments WHERE status = 'waiting'"
                                     " ORDER BY match_deadline, id LIMIT $1 FOR UPDATE SKIP LOCKED",
                                 limit);

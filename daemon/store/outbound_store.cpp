@@ -1,44 +1,12 @@
 #include "store/outbound_store.h"
 
 #include "store/pg_pool.h"
+#include "store/row_mapping.h"
 #include "store/sql_util.h"
 
 #include <algorithm>
 
 namespace capi::store {
-namespace {
-
-const std::string kOutboundColumns =
-    "id, pixel_id, event_name, event_id, " + sql::epoch("event_time") +
-    ", coalesce(order_ref, ''), payment_id, matched, payload::text, status, attempts, " +
-    sql::epoch("next_attempt_at") + ", coalesce(last_error, ''), last_http_status, coalesce(fbtrace_id, ''), " +
-    "test_event_code, " + sql::epoch("created_at") + ", " + sql::epoch("sent_at");
-
-OutboundRecord toOutbound(const pqxx::row& r) {
-  OutboundRecord o;
-  o.id = r[0].as<int64_t>();
-  o.pixel_id = r[1].as<std::string>();
-  o.event_name = r[2].as<std::string>();
-  o.event_id = r[3].as<std::string>();
-  o.event_time = sql::toTimePoint(r[4]);
-  o.order_ref = r[5].as<std::string>();
-  if (!r[6].is_null()) o.payment_id = r[6].as<int64_t>();
-  o.matched = r[7].as<bool>();
-  o.payload_json = r[8].as<std::string>();
-  o.status = r[9].as<std::string>();
-  o.attempts = r[10].as<int>();
-  o.next_attempt_at = sql::toTimePoint(r[11]);
-  o.last_error = r[12].as<std::string>();
-  if (!r[13].is_null()) o.last_http_status = r[13].as<int>();
-  o.fbtrace_id = r[14].as<std::string>();
-  o.test_event_code = r[15].as<bool>();
-  o.created_at = sql::toTimePoint(r[16]);
-  o.sent_at = sql::toOptionalTimePoint(r[17]);
-  return o;
-}
-
-}  // namespace
-
 std::vector<ClaimedEvent> OutboundStore::claim(const std::string& owner, TimePoint now, std::chrono::seconds lease,
                                                int limit) {
   return pool_.with([&](pqxx::connection_base& c) {
@@ -174,7 +142,7 @@ std::vector<OutboundRecord> OutboundStore::list(const std::string& status, int l
   return pool_.with([&](pqxx::connection_base& c) {
     pqxx::read_transaction tx(c);
     std::vector<OutboundRecord> out;
-    auto r = tx.exec_params("SELECT " + kOutboundColumns +
+    auto r = tx.exec_params("SELECT " + outboundColumns() +
                                 " FROM outbound_events WHERE ($1::text IS NULL OR status = $1)"
                                 " ORDER BY (status IN ('pending', 'retrying')) DESC, next_attempt_at, id LIMIT $2",
                             sql::nullIfEmpty(status), limit);
@@ -186,7 +154,7 @@ std::vector<OutboundRecord> OutboundStore::list(const std::string& status, int l
 std::optional<OutboundRecord> OutboundStore::find(int64_t id) {
   return pool_.with([&](pqxx::connection_base& c) -> std::optional<OutboundRecord> {
     pqxx::read_transaction tx(c);
-    auto r = tx.exec_params("SELECT " + kOutboundColumns + " FROM outbound_events WHERE id = $1", id);
+    auto r = tx.exec_params("SELECT " + outboundColumns() + " FROM outbound_events WHERE id = $1", id);
     if (r.empty()) return std::nullopt;
     return toOutbound(r[0]);
   });
