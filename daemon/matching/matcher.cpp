@@ -118,8 +118,7 @@ int Matcher::resolve(store::MatchTx& tx, const MatchingSettings& s, const store:
   if (expired && error.empty())
     error = "expired: event_time is more than 7 days old, Meta would reject it (code 100, subcode 2804003)";
 
-  int created = 0;
-  bool sendable = false;
+  std::vector<store::OutboundRecord> rows;
   for (const auto& pixel : s.pixels) {
     store::OutboundRecord o;
     o.pixel_id = pixel.pixel_id;
@@ -134,15 +133,10 @@ int Matcher::resolve(store::MatchTx& tx, const MatchingSettings& s, const store:
     o.last_error = error;
     o.next_attempt_at = now;
     o.created_at = now;
-    if (tx.insertOutbound(o)) {
-      ++created;
-      sendable = sendable || o.status == "pending";
-    }
+    rows.push_back(std::move(o));
   }
-  tx.resolvePayment(payment.id, matched ? "matched" : "unmatched",
-                    event != nullptr ? std::optional<int64_t>(event->id) : std::nullopt, now);
-  if (sendable) tx.notifyOutbound();
-  return created;
+  return tx.queueAndResolve(rows, payment.id, matched ? "matched" : "unmatched",
+                            event != nullptr ? std::optional<int64_t>(event->id) : std::nullopt, now);
 }
 
 DeliveryResult Matcher::acceptPayment(const webhooks::PaymentFacts& facts, std::string_view raw_body) {
@@ -196,8 +190,7 @@ DeliveryResult Matcher::acceptPayment(const webhooks::PaymentFacts& facts, std::
     p.status = "waiting";
     p.match_deadline = now + std::chrono::seconds(s->wait_seconds);
     p.created_at = now;
-    p.id = tx.insertPayment(p);
-    tx.setDeliveryOutcome(*row, "accepted", "", p.id);
+    p.id = tx.insertPayment(p, *row);
     result.outcome = DeliveryOutcome::Accepted;
     auto event = tx.findClientEvent(p.refs, p.browser_event_id);
     if (event && lendsEventId(*event, p)) {

@@ -17,7 +17,7 @@ std::optional<int64_t> MatchTx::insertDelivery(const std::string& provider, cons
                                                const std::string& event_type, const std::string& order_ref,
                                                const std::string& status, const std::string& reason,
                                                bool livemode, const std::string& raw_body, TimePoint now) {
-  auto r = impl_.tx.exec_params(
+  auto r = sql::prepared(impl_.tx, "insert_delivery", 
       "INSERT INTO webhook_deliveries (provider, delivery_id, event_type, order_ref, status, status_reason,"
       " livemode, raw_payload, received_at)"
       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, to_timestamp($9::float8))"
@@ -31,7 +31,7 @@ std::optional<int64_t> MatchTx::insertDelivery(const std::string& provider, cons
 void MatchTx::setDeliveryOutcome(int64_t delivery_row, const std::string& status, const std::string& reason,
                                  std::optional<int64_t> payment_id) {
   const std::string pid = payment_id ? std::to_string(*payment_id) : std::string();
-  impl_.tx.exec_params(
+  sql::prepared(impl_.tx, "set_delivery_outcome", 
       "UPDATE webhook_deliveries SET status = $2, status_reason = $3, payment_id = $4::bigint WHERE id = $1",
       delivery_row, status, sql::nullIfEmpty(reason), sql::nullIfEmpty(pid));
 }
@@ -39,12 +39,19 @@ void MatchTx::setDeliveryOutcome(int64_t delivery_row, const std::string& status
 void MatchTx::lockKeys(std::vector<std::string> keys) {
   std::sort(keys.begin(), keys.end());
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-  for (const auto& k : keys)
-    if (!k.empty()) impl_.tx.exec_params("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", k);
+  keys.erase(std::remove(keys.begin(), keys.end(), std::string()), keys.end());
+  if (keys.empty()) return;
+  // One round trip; unnest yields the sorted keys in order, so every transaction takes its locks
+  // in the same order and two of them never deadlock.
+  sql::prepared(impl_.tx, "lock_keys",
+                "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k",
+                sql::textArray(keys));
 }
 
 std::optional<PaymentRecord> MatchTx::findPayment(const std::string& provider,
                                                   const std::vector<std::string>& object_ids) {
+  // Planned for each call's own values: a generic plan for "array overlap ... ORDER BY id LIMIT 1"
+  // walks the primary key through the whole table instead of using the indexes.
   auto r = impl_.tx.exec_params(
       "SELECT " + paymentColumns() +
           " FROM payments WHERE provider = $1 AND (payment_key = ANY($2::text[]) OR object_ids && $2::text[])"
@@ -54,24 +61,27 @@ std::optional<PaymentRecord> MatchTx::findPayment(const std::string& provider,
   return toPayment(r[0]);
 }
 
-int64_t MatchTx::insertPayment(const PaymentRecord& p) {
+int64_t MatchTx::insertPayment(const PaymentRecord& p, int64_t delivery_row) {
   const std::string amount = p.amount_minor ? std::to_string(*p.amount_minor) : std::string();
-  auto r = impl_.tx.exec_params(
+  auto r = sql::prepared(impl_.tx, "insert_payment", 
+      "WITH p AS ("
       "INSERT INTO payments (provider, payment_key, order_ref, refs, browser_event_id, amount_minor, currency,"
       " paid_at, user_data, hash_anomalies, status, match_deadline, created_at, object_ids)"
       " VALUES ($1, $2, $3, $4::text[], $5, $6::bigint, $7, to_timestamp($8::float8), $9::jsonb, $10::jsonb, $11,"
-      " to_timestamp($12::float8), to_timestamp($13::float8), $14::text[]) RETURNING id",
+      " to_timestamp($12::float8), to_timestamp($13::float8), $14::text[]) RETURNING id),"
+      " d AS (UPDATE webhook_deliveries SET payment_id = (SELECT id FROM p) WHERE id = $15)"
+      " SELECT id FROM p",
       p.provider, p.payment_key, sql::nullIfEmpty(p.order_ref), sql::textArray(p.refs),
       sql::nullIfEmpty(p.browser_event_id), sql::nullIfEmpty(amount), sql::nullIfEmpty(p.currency),
       sql::ts(p.paid_at), p.user_data_json, p.anomalies_json, p.status, sql::ts(p.match_deadline),
-      sql::ts(p.created_at), sql::textArray(p.object_ids));
+      sql::ts(p.created_at), sql::textArray(p.object_ids), delivery_row);
   return r[0][0].as<int64_t>();
 }
 
 void MatchTx::mergePayment(int64_t id, const std::vector<std::string>& refs, const std::vector<std::string>& object_ids,
                            const std::string& order_ref, const std::string& browser_event_id,
                            const std::string& user_data_json) {
-  impl_.tx.exec_params(
+  sql::prepared(impl_.tx, "merge_payment", 
       "UPDATE payments SET"
       " refs = ARRAY(SELECT DISTINCT unnest(refs || $2::text[])),"
       " object_ids = ARRAY(SELECT DISTINCT unnest(object_ids || $6::text[])),"
@@ -86,7 +96,7 @@ void MatchTx::mergePayment(int64_t id, const std::vector<std::string>& refs, con
 std::optional<ClientEventRecord> MatchTx::findClientEvent(const std::vector<std::string>& refs,
                                                           const std::string& browser_event_id) {
   if (refs.empty() && browser_event_id.empty()) return std::nullopt;
-  auto r = impl_.tx.exec_params(
+  auto r = sql::prepared(impl_.tx, "find_client_event", 
       "SELECT " + clientEventColumns() +
           " FROM client_events WHERE event_id = ANY($1::text[]) OR order_ref = ANY($1::text[])"
           " OR event_id = $2"
@@ -98,6 +108,7 @@ std::optional<ClientEventRecord> MatchTx::findClientEvent(const std::vector<std:
 
 std::vector<PaymentRecord> MatchTx::claimWaitingByRefs(const std::vector<std::string>& refs, int limit) {
   std::vector<PaymentRecord> out;
+  // Planned per call, like findPayment.
   auto r = impl_.tx.exec_params("SELECT " + paymentColumns() +
                                     " FROM payments WHERE status = 'waiting' AND refs && $1::text[]"
                                     " ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED",
@@ -108,7 +119,7 @@ std::vector<PaymentRecord> MatchTx::claimWaitingByRefs(const std::vector<std::st
 
 std::vector<PaymentRecord> MatchTx::claimWaiting(int limit) {
   std::vector<PaymentRecord> out;
-  auto r = impl_.tx.exec_params("SELECT " + paymentColumns() +
+  auto r = sql::prepared(impl_.tx, "claim_waiting", "SELECT " + paymentColumns() +
                                     " FROM payments WHERE status = 'waiting'"
                                     " ORDER BY match_deadline, id LIMIT $1 FOR UPDATE SKIP LOCKED",
                                 limit);
@@ -119,42 +130,71 @@ std::vector<PaymentRecord> MatchTx::claimWaiting(int limit) {
 void MatchTx::resolvePayment(int64_t id, const std::string& status, std::optional<int64_t> client_event_id,
                              TimePoint now) {
   const std::string ce = client_event_id ? std::to_string(*client_event_id) : std::string();
-  impl_.tx.exec_params(
+  sql::prepared(impl_.tx, "resolve_payment", 
       "UPDATE payments SET status = $2, client_event_id = $3::bigint, resolved_at = to_timestamp($4::float8)"
       " WHERE id = $1",
       id, status, sql::nullIfEmpty(ce), sql::ts(now));
 }
 
 bool MatchTx::eventIdTakenByOtherPayment(const std::string& event_id, int64_t payment_id) {
-  return !impl_.tx
-              .exec_params("SELECT 1 FROM outbound_events WHERE event_name = 'Purchase' AND event_id = $1"
+  return !sql::prepared(impl_.tx, "event_id_taken", "SELECT 1 FROM outbound_events WHERE event_name = 'Purchase' AND event_id = $1"
                            " AND payment_id IS DISTINCT FROM $2 LIMIT 1",
                            event_id, payment_id)
               .empty();
 }
 
-bool MatchTx::insertOutbound(const OutboundRecord& o) {
-  const std::string pid = o.payment_id ? std::to_string(*o.payment_id) : std::string();
-  auto r = impl_.tx.exec_params(
-      "INSERT INTO outbound_events (pixel_id, event_name, event_id, event_time, order_ref, payment_id, matched,"
-      " payload, status, next_attempt_at, last_error, test_event_code, created_at)"
-      " VALUES ($1, $2, $3, to_timestamp($4::float8), $5, $6::bigint, $7, $8::jsonb, $9,"
-      " to_timestamp($10::float8), $11, $12, to_timestamp($13::float8))"
-      " ON CONFLICT DO NOTHING RETURNING id",
-      o.pixel_id, o.event_name, o.event_id, sql::ts(o.event_time), sql::nullIfEmpty(o.order_ref),
-      sql::nullIfEmpty(pid), o.matched, o.payload_json, o.status, sql::ts(o.next_attempt_at),
-      sql::nullIfEmpty(o.last_error), o.test_event_code, sql::ts(o.created_at));
-  return !r.empty();
+int MatchTx::queueAndResolve(const std::vector<OutboundRecord>& rows, int64_t payment_id,
+                             const std::string& status, std::optional<int64_t> client_event_id,
+                             TimePoint now) {
+  std::vector<std::optional<std::string>> pixel, name, event_id, event_time, order_ref, pid, matched, payload,
+      row_status, next_at, error, test_code, created;
+  for (const auto& o : rows) {
+    pixel.push_back(o.pixel_id);
+    name.push_back(o.event_name);
+    event_id.push_back(o.event_id);
+    event_time.push_back(sql::ts(o.event_time));
+    order_ref.push_back(o.order_ref.empty() ? std::nullopt : std::optional<std::string>(o.order_ref));
+    pid.push_back(o.payment_id ? std::optional<std::string>(std::to_string(*o.payment_id)) : std::nullopt);
+    matched.push_back(o.matched ? "true" : "false");
+    payload.push_back(o.payload_json);
+    row_status.push_back(o.status);
+    next_at.push_back(sql::ts(o.next_attempt_at));
+    error.push_back(o.last_error.empty() ? std::nullopt : std::optional<std::string>(o.last_error));
+    test_code.push_back(o.test_event_code ? "true" : "false");
+    created.push_back(sql::ts(o.created_at));
+  }
+  const std::string ce = client_event_id ? std::to_string(*client_event_id) : std::string();
+  // The rows travel as parallel arrays; the notify CTE runs only because the final SELECT reads it.
+  auto r = sql::prepared(
+      impl_.tx, "queue_and_resolve",
+      "WITH o AS ("
+      "  INSERT INTO outbound_events (pixel_id, event_name, event_id, event_time, order_ref, payment_id, matched,"
+      "   payload, status, next_attempt_at, last_error, test_event_code, created_at)"
+      "  SELECT pixel_id, event_name, event_id, to_timestamp(event_time), order_ref, payment_id, matched, payload,"
+      "   status, to_timestamp(next_at), last_error, test_code, to_timestamp(created)"
+      "  FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::text[], $6::bigint[], $7::bool[],"
+      "              $8::jsonb[], $9::text[], $10::float8[], $11::text[], $12::bool[], $13::float8[])"
+      "       AS u(pixel_id, event_name, event_id, event_time, order_ref, payment_id, matched, payload, status,"
+      "            next_at, last_error, test_code, created)"
+      "  ON CONFLICT DO NOTHING RETURNING status),"
+      " r AS (UPDATE payments SET status = $15, client_event_id = $16::bigint,"
+      "       resolved_at = to_timestamp($17::float8) WHERE id = $14),"
+      " n AS (SELECT pg_notify('capi_outbound', '') WHERE EXISTS (SELECT 1 FROM o WHERE status = 'pending'))"
+      " SELECT (SELECT count(*) FROM o), (SELECT count(*) FROM n)",
+      sql::arrayLiteral(pixel), sql::arrayLiteral(name), sql::arrayLiteral(event_id), sql::arrayLiteral(event_time),
+      sql::arrayLiteral(order_ref), sql::arrayLiteral(pid), sql::arrayLiteral(matched), sql::arrayLiteral(payload),
+      sql::arrayLiteral(row_status), sql::arrayLiteral(next_at), sql::arrayLiteral(error),
+      sql::arrayLiteral(test_code), sql::arrayLiteral(created), payment_id, status, sql::nullIfEmpty(ce),
+      sql::ts(now));
+  return r[0][0].as<int>();
 }
-
-void MatchTx::notifyOutbound() { impl_.tx.exec("SELECT pg_notify('capi_outbound', '')"); }
 
 std::vector<bool> IngestStore::insertClientEvents(const std::vector<ClientEventRecord>& events) {
   return pool_.with([&](pqxx::connection_base& c) {
     std::vector<bool> inserted;
     pqxx::work tx(c);
     for (const auto& e : events) {
-      auto r = tx.exec_params(
+      auto r = sql::prepared(tx, "insert_client_event", 
           "INSERT INTO client_events (event_id, event_name, event_time, reported_event_time, time_adjusted,"
           " order_ref, event_source_url, fbp, fbc, client_ip_address, client_user_agent, user_data, custom_data,"
           " hash_anomalies, received_at)"

@@ -32,7 +32,8 @@ class MatchTx {
 
   // The provider's payment known by any of these object ids. Locks the row.
   std::optional<PaymentRecord> findPayment(const std::string& provider, const std::vector<std::string>& object_ids);
-  int64_t insertPayment(const PaymentRecord& p);
+  // Inserts the payment and links the delivery that announced it, in one statement.
+  int64_t insertPayment(const PaymentRecord& p, int64_t delivery_row);
   // Adds references and object ids, and fills order_ref / customer data the earlier webhooks lacked.
   void mergePayment(int64_t id, const std::vector<std::string>& refs, const std::vector<std::string>& object_ids,
                     const std::string& order_ref,
@@ -52,10 +53,12 @@ class MatchTx {
                       TimePoint now);
   // True when another payment's outbound Purchase already uses this event_id.
   bool eventIdTakenByOtherPayment(const std::string& event_id, int64_t payment_id);
-  // False when the (pixel, event) or (pixel, payment) already has a row.
-  bool insertOutbound(const OutboundRecord& o);
-  // Wakes dispatchers of every instance once this transaction commits.
-  void notifyOutbound();
+
+  // Inserts the payment's outbound rows and resolves it (resolvePayment) in one statement; when
+  // a row is pending, dispatchers of every instance are woken once this transaction commits.
+  // Returns the rows inserted: a (pixel, event) or (pixel, payment) that had one is skipped.
+  int queueAndResolve(const std::vector<OutboundRecord>& rows, int64_t payment_id, const std::string& status,
+                         std::optional<int64_t> client_event_id, TimePoint now);
 
  private:
   Impl& impl_;

@@ -12,7 +12,7 @@ std::vector<ClaimedEvent> OutboundStore::claim(const std::string& owner, TimePoi
   return pool_.with([&](pqxx::connection_base& c) {
     pqxx::work tx(c);
     const std::string t = sql::ts(now);
-    auto r = tx.exec_params(
+    auto r = sql::prepared(tx, "claim_due",
         "WITH due AS ("
         "  SELECT id FROM outbound_events"
         "  WHERE status IN ('pending', 'retrying') AND next_attempt_at <= to_timestamp($1::float8)"
@@ -42,37 +42,80 @@ std::vector<ClaimedEvent> OutboundStore::claim(const std::string& owner, TimePoi
   });
 }
 
+namespace {
+using Column = std::vector<std::optional<std::string>>;
+std::optional<std::string> optionalInt(std::optional<int> v) {
+  return v ? std::optional<std::string>(std::to_string(*v)) : std::nullopt;
+}
+std::optional<std::string> optionalText(const std::string& v) {
+  return v.empty() ? std::nullopt : std::optional<std::string>(v);
+}
+std::optional<std::string> nonZero(int v) { return v != 0 ? optionalInt(v) : std::nullopt; }
+}  // namespace
+
+// One UPDATE and one INSERT per batch, whatever its size: the rows travel as parallel arrays
+// through unnest(). Per-row statements made bookkeeping, not sending, the dispatcher's limit.
 void OutboundStore::complete(const std::string& owner, const std::vector<EventOutcome>& outcomes,
                              const std::vector<AttemptRecord>& attempts, TimePoint now) {
+  Column released;
+  Column id, status, add, next_at, error, http, trace, test_code;
+  for (const auto& o : outcomes) {
+    if (o.status.empty()) {
+      released.push_back(std::to_string(o.id));
+      continue;
+    }
+    id.push_back(std::to_string(o.id));
+    status.push_back(o.status);
+    add.push_back(o.count_attempt ? "1" : "0");
+    next_at.push_back(sql::ts(o.next_attempt_at));
+    error.push_back(optionalText(o.last_error));
+    http.push_back(optionalInt(o.http_status));
+    trace.push_back(optionalText(o.fbtrace_id));
+    test_code.push_back(o.test_event_code ? "true" : "false");
+  }
+  Column a_id, a_at, a_http, a_code, a_sub, a_class, a_msg, a_trace, a_latency, a_batch;
+  for (const auto& a : attempts) {
+    a_id.push_back(std::to_string(a.outbound_event_id));
+    a_at.push_back(sql::ts(a.attempted_at));
+    a_http.push_back(optionalInt(a.http_status));
+    a_code.push_back(nonZero(a.graph_code));
+    a_sub.push_back(nonZero(a.graph_subcode));
+    a_class.push_back(a.error_class);
+    a_msg.push_back(optionalText(a.message));
+    a_trace.push_back(optionalText(a.fbtrace_id));
+    a_latency.push_back(std::to_string(a.latency_ms));
+    a_batch.push_back(std::to_string(a.batch_size));
+  }
   pool_.with([&](pqxx::connection_base& c) {
     pqxx::work tx(c);
-    const std::string t = sql::ts(now);
-    for (const auto& o : outcomes) {
-      const std::string http = o.http_status ? std::to_string(*o.http_status) : std::string();
-      if (o.status.empty()) {
-        tx.exec_params("UPDATE outbound_events SET lease_owner = NULL, lease_expires_at = NULL"
-                       " WHERE id = $1 AND lease_owner = $2", o.id, owner);
-        continue;
-      }
-      tx.exec_params(
-          "UPDATE outbound_events SET status = $2, attempts = attempts + $3::int,"
-          " next_attempt_at = to_timestamp($4::float8), last_error = $5, last_http_status = $6::int,"
-          " fbtrace_id = coalesce($7, fbtrace_id), test_event_code = test_event_code OR $8,"
-          " sent_at = CASE WHEN $2 = 'sent' THEN to_timestamp($9::float8) ELSE sent_at END,"
+    if (!released.empty())
+      tx.exec_params("UPDATE outbound_events SET lease_owner = NULL, lease_expires_at = NULL"
+                     " WHERE id = ANY($1::bigint[]) AND lease_owner = $2",
+                     sql::arrayLiteral(released), owner);
+    if (!id.empty())
+      sql::prepared(tx, "complete_batch",
+          "UPDATE outbound_events o SET status = u.status, attempts = o.attempts + u.add,"
+          " next_attempt_at = to_timestamp(u.next_at), last_error = u.error, last_http_status = u.http,"
+          " fbtrace_id = coalesce(u.trace, o.fbtrace_id), test_event_code = o.test_event_code OR u.test_code,"
+          " sent_at = CASE WHEN u.status = 'sent' THEN to_timestamp($9::float8) ELSE o.sent_at END,"
           " lease_owner = NULL, lease_expires_at = NULL"
-          " WHERE id = $1 AND lease_owner = $10",
-          o.id, o.status, o.count_attempt ? 1 : 0, sql::ts(o.next_attempt_at), sql::nullIfEmpty(o.last_error),
-          sql::nullIfEmpty(http), sql::nullIfEmpty(o.fbtrace_id), o.test_event_code, t, owner);
-    }
-    for (const auto& a : attempts) {
-      const std::string http = a.http_status ? std::to_string(*a.http_status) : std::string();
-      tx.exec_params(
+          " FROM unnest($1::bigint[], $2::text[], $3::int[], $4::float8[], $5::text[], $6::int[], $7::text[],"
+          "             $8::bool[]) AS u(id, status, add, next_at, error, http, trace, test_code)"
+          " WHERE o.id = u.id AND o.lease_owner = $10",
+          sql::arrayLiteral(id), sql::arrayLiteral(status), sql::arrayLiteral(add), sql::arrayLiteral(next_at),
+          sql::arrayLiteral(error), sql::arrayLiteral(http), sql::arrayLiteral(trace), sql::arrayLiteral(test_code),
+          sql::ts(now), owner);
+    if (!a_id.empty())
+      sql::prepared(tx, "record_attempts",
           "INSERT INTO send_attempts (outbound_event_id, attempted_at, http_status, graph_code, graph_subcode,"
           " error_class, message, fbtrace_id, latency_ms, batch_size)"
-          " VALUES ($1, to_timestamp($2::float8), $3::int, NULLIF($4, 0), NULLIF($5, 0), $6, $7, $8, $9, $10)",
-          a.outbound_event_id, sql::ts(a.attempted_at), sql::nullIfEmpty(http), a.graph_code, a.graph_subcode,
-          a.error_class, sql::nullIfEmpty(a.message), sql::nullIfEmpty(a.fbtrace_id), a.latency_ms, a.batch_size);
-    }
+          " SELECT id, to_timestamp(at), http, code, subcode, class, message, trace, latency, batch"
+          " FROM unnest($1::bigint[], $2::float8[], $3::int[], $4::int[], $5::int[], $6::text[], $7::text[],"
+          "             $8::text[], $9::int[], $10::int[])"
+          "      AS a(id, at, http, code, subcode, class, message, trace, latency, batch)",
+          sql::arrayLiteral(a_id), sql::arrayLiteral(a_at), sql::arrayLiteral(a_http), sql::arrayLiteral(a_code),
+          sql::arrayLiteral(a_sub), sql::arrayLiteral(a_class), sql::arrayLiteral(a_msg), sql::arrayLiteral(a_trace),
+          sql::arrayLiteral(a_latency), sql::arrayLiteral(a_batch));
     tx.commit();
     return 0;
   });

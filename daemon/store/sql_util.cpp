@@ -21,16 +21,35 @@ std::string ts(TimePoint t) {
   return buf;
 }
 
+namespace {
+void appendQuoted(std::string& out, const std::string& v) {
+  out += '"';
+  for (char c : v) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  out += '"';
+}
+}  // namespace
+
 std::string textArray(const std::vector<std::string>& values) {
   std::string out = "{";
   for (size_t i = 0; i < values.size(); ++i) {
     if (i) out += ',';
-    out += '"';
-    for (char c : values[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
+    appendQuoted(out, values[i]);
+  }
+  out += '}';
+  return out;
+}
+
+std::string arrayLiteral(const std::vector<std::optional<std::string>>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ',';
+    if (values[i])
+      appendQuoted(out, *values[i]);
+    else
+      out += "NULL";
   }
   out += '}';
   return out;

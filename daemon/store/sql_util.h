@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace capi::store::sql {
@@ -18,6 +19,21 @@ std::string withConnectTimeout(const std::string& url);
 std::string ts(TimePoint t);
 // A text[] literal with every element quoted, e.g. {"a","b\"c"}.
 std::string textArray(const std::vector<std::string>& values);
+// An array literal for any element type PostgreSQL reads from text ($1::bigint[], $1::float8[],
+// ...): every element quoted, nullopt -> NULL. Lets one statement carry a whole batch of rows
+// through unnest(...).
+std::string arrayLiteral(const std::vector<std::optional<std::string>>& values);
+// Runs `sql` as the prepared statement `name` on the transaction's connection. libpqxx registers
+// the definition once per connection (a repeated identical definition is a lookup) and prepares
+// it on the server on first use, so hot statements skip parsing and, after a few runs, planning.
+// Each name must always carry the same text.
+template <typename... Args>
+pqxx::result prepared(pqxx::transaction_base& tx, const std::string& name, const std::string& sql,
+                      Args&&... args) {
+  tx.conn().prepare(name, sql);
+  return tx.exec_prepared(name, std::forward<Args>(args)...);
+}
+
 // Empty string -> SQL NULL.
 inline const char* nullIfEmpty(const std::string& s) { return s.empty() ? nullptr : s.c_str(); }
 
