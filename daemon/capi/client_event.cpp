@@ -6,6 +6,8 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <sstream>
 
@@ -91,7 +93,12 @@ void parseOne(const Object::Ptr& ev, int index, const RequestOrigin& origin, Tim
   } else {
     rec.time_adjusted = sanitizeEventTime(reported, now, policy, rec.event_time);
     if (!rec.time_adjusted.empty()) {
-      rec.reported_event_time = fromUnixSeconds(reported >= 100000000000LL ? reported / 1000 : reported);
+      // TimePoint counts nanoseconds in int64, so it ends in 2262; a browser clock later than that
+      // (an 11-digit value in seconds, up to year 5138) is kept as the last instant it can hold.
+      constexpr int64_t kMaxSeconds =
+          std::chrono::duration_cast<std::chrono::seconds>(TimePoint::max().time_since_epoch()).count();
+      const int64_t reported_seconds = reported >= 100000000000LL ? reported / 1000 : reported;
+      rec.reported_event_time = fromUnixSeconds(std::min(reported_seconds, kMaxSeconds));
       out.warnings.push_back({index, "event_time", "replaced: " + rec.time_adjusted});
     }
   }

@@ -67,6 +67,20 @@ std::string e164WithoutPlus(const PhoneNumber& n) {
   return out.substr(1);
 }
 
+// The E.164 digits, provided they read back as the same number. A number let through on its
+// length alone can keep leading zeros after its country code that reading "+<E.164>" strips
+// again as a national prefix ("0001820 901820" in DE would give 49001820901820, which reads as
+// 4901820901820): no country numbers its phones that way, and its hash would match no other
+// spelling of the number.
+FieldOutcome e164Outcome(const PhoneNumber& n) {
+  std::string digits = e164WithoutPlus(n);
+  PhoneNumber reread;
+  if (util().Parse("+" + digits, "ZZ", &reread) != PhoneNumberUtil::NO_PARSING_ERROR ||
+      e164WithoutPlus(reread) != digits)
+    return FieldOutcome::fail("not a phone number: the digits after the country code cannot start that way");
+  return FieldOutcome::ok(std::move(digits));
+}
+
 std::string describe(PhoneNumberUtil::ErrorType e) {
   switch (e) {
     case PhoneNumberUtil::INVALID_COUNTRY_CODE_ERROR: return "unknown country calling code";
@@ -98,7 +112,7 @@ bool isPossible(const PhoneNumber& n) {
 FieldOutcome possibleOrError(const PhoneNumber& n) {
   const auto reason = util().IsPossibleNumberWithReason(n);
   if (reason != PhoneNumberUtil::IS_POSSIBLE) return FieldOutcome::fail(describe(reason));
-  return FieldOutcome::ok(e164WithoutPlus(n));
+  return e164Outcome(n);
 }
 
 std::optional<PhoneNumber> validWithPlus(std::string_view digits) {
@@ -132,9 +146,9 @@ FieldOutcome withoutRegion(const std::string& input) {
   if (const auto digits = bareDigits(input)) {
     if (digits->starts_with("00")) {
       if (const auto n = validWithPlus(std::string_view(*digits).substr(2)))
-        return FieldOutcome::ok(e164WithoutPlus(*n));
+        return e164Outcome(*n);
     } else if (const auto n = bareInternationalReading(*digits)) {
-      return FieldOutcome::ok(e164WithoutPlus(*n));
+      return e164Outcome(*n);
     }
   }
   PhoneNumber ignored;
@@ -154,11 +168,11 @@ FieldOutcome withRegion(const std::string& input, const std::string& region) {
   if (err != PhoneNumberUtil::NO_PARSING_ERROR) return FieldOutcome::fail(describe(err));
   if (n.country_code_source() != PhoneNumber::FROM_DEFAULT_COUNTRY) return possibleOrError(n);
 
-  if (util().IsValidNumber(n)) return FieldOutcome::ok(e164WithoutPlus(n));
+  if (util().IsValidNumber(n)) return e164Outcome(n);
   if (const auto digits = bareDigits(input))
     if (const auto intl = bareInternationalReading(*digits))
-      return FieldOutcome::ok(e164WithoutPlus(*intl));
-  if (isPossible(n)) return FieldOutcome::ok(e164WithoutPlus(n));
+      return e164Outcome(*intl);
+  if (isPossible(n)) return e164Outcome(n);
   return FieldOutcome::fail(describe(util().IsPossibleNumberWithReason(n)));
 }
 

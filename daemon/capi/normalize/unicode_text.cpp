@@ -99,6 +99,9 @@ std::string lettersOf(std::string_view s, Keep keep) {
   icu::UnicodeString kept;
   for (int32_t i = 0; i < u.length(); i = u.moveIndex32(i, 1)) {
     const UChar32 c = u.char32At(i);
+    // Default-ignorables are invisible even where they are letters or marks (variation
+    // selectors, Hangul fillers); trim() drops them at the ends, so they go everywhere here.
+    if (u_hasBinaryProperty(c, UCHAR_DEFAULT_IGNORABLE_CODE_POINT)) continue;
     if (isLetter(c) || isMark(c) || (keep == Keep::LettersAndDigits && isDecimalDigit(c)))
       kept.append(c);
   }

@@ -25,8 +25,9 @@ enum class Keep { LettersAndDigits, LettersOnly };
 
 // NFC, lowercase, then drops everything that is not a letter (with its combining marks) or,
 // with Keep::LettersAndDigits, a decimal digit: punctuation, symbols, spaces, controls, format
-// characters. The result is NFC again, since dropping a character can join a base letter to a
-// combining mark that followed it.
+// characters, and invisible default-ignorable code points even when they are marks or letters
+// (variation selectors, Hangul fillers). The result is NFC again, since dropping a character can
+// join a base letter to a combining mark that followed it.
 std::string lettersOf(std::string_view s, Keep keep);
 
 bool containsLetter(std::string_view s);

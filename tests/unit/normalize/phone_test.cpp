@@ -2,6 +2,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 using namespace capi::normalize;
 using capi::normalize::testing::Accepts;
 using capi::normalize::testing::checkAccepted;
@@ -161,4 +165,20 @@ TEST_CASE("an unknown default region is reported instead of guessing a country",
   const Result r = normalize(Field::Ph, "650 555 1212", region("XX"));
   CHECK_FALSE(r.ok);
   CHECK(r.error.find("region") != std::string::npos);
+}
+
+// Found by fuzz/fuzz_normalize: accepted on its length alone, "0001820 901820" in DE became
+// 49001820901820, which reads back as 4901820901820.
+TEST_CASE("a number whose E.164 form reads back as another number is refused", "[normalize][ph]") {
+  checkRejected(Field::Ph, {"0001820 901820", "+49 001820 901820"}, region("DE"));
+}
+
+TEST_CASE("every accepted number reads back as itself when written with a leading +", "[normalize][ph]") {
+  for (const auto& [input, cc] : std::vector<std::pair<std::string, std::string>>{
+           {"0001820 901820", "DE"}, {"030 1234567", "DE"}, {"06 1234 5678", "IT"}, {"(650) 555-1212", "US"}}) {
+    const Result once = normalize(Field::Ph, input, region(cc));
+    if (!once.ok) continue;
+    const Result twice = normalize(Field::Ph, "+" + once.normalized);
+    CHECK(twice.normalized == once.normalized);
+  }
 }
