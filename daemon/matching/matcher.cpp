@@ -98,7 +98,9 @@ int Matcher::resolve(store::MatchTx& tx, const MatchingSettings& s, const store:
   if (in.event_source_url.empty()) in.event_source_url = s.fallback_event_source_url;
   // An order reference shared by several payments (a client_reference_id that is really a
   // customer id) must not merge distinct orders into one event_id: Meta would drop all but one.
-  if (tx.eventIdTakenByOtherPayment(in.event_id, payment.id)) {
+  std::vector<std::string> pixel_ids;
+  for (const auto& pixel : s.pixels) pixel_ids.push_back(pixel.pixel_id);
+  if (tx.eventIdTakenByOtherPayment(in.event_id, payment.id, pixel_ids)) {
     spdlog::warn("event_id {} is already used by another payment; payment {} uses its own id", in.event_id,
                  payment.payment_key);
     in.event_id = payment.payment_key;

@@ -136,10 +136,14 @@ void MatchTx::resolvePayment(int64_t id, const std::string& status, std::optiona
       id, status, sql::nullIfEmpty(ce), sql::ts(now));
 }
 
-bool MatchTx::eventIdTakenByOtherPayment(const std::string& event_id, int64_t payment_id) {
-  return !sql::prepared(impl_.tx, "event_id_taken", "SELECT 1 FROM outbound_events WHERE event_name = 'Purchase' AND event_id = $1"
-                           " AND payment_id IS DISTINCT FROM $2 LIMIT 1",
-                           event_id, payment_id)
+bool MatchTx::eventIdTakenByOtherPayment(const std::string& event_id, int64_t payment_id,
+                                         const std::vector<std::string>& pixels) {
+  // Meta deduplicates per pixel, so only the pixels this payment goes to matter; the unique
+  // (pixel_id, event_name, event_id) key answers that.
+  return !sql::prepared(impl_.tx, "event_id_taken",
+                        "SELECT 1 FROM outbound_events WHERE pixel_id = ANY($3::text[]) AND event_name = 'Purchase'"
+                        " AND event_id = $1 AND payment_id IS DISTINCT FROM $2 LIMIT 1",
+                        event_id, payment_id, sql::textArray(pixels))
               .empty();
 }
 

@@ -51,8 +51,9 @@ class MatchTx {
 
   void resolvePayment(int64_t id, const std::string& status, std::optional<int64_t> client_event_id,
                       TimePoint now);
-  // True when another payment's outbound Purchase already uses this event_id.
-  bool eventIdTakenByOtherPayment(const std::string& event_id, int64_t payment_id);
+  // True when another payment's outbound Purchase to one of these pixels already uses this event_id.
+  bool eventIdTakenByOtherPayment(const std::string& event_id, int64_t payment_id,
+                                  const std::vector<std::string>& pixels);
 
   // Inserts the payment's outbound rows and resolves it (resolvePayment) in one statement; when
   // a row is pending, dispatchers of every instance are woken once this transaction commits.
