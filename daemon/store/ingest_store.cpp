@@ -50,13 +50,17 @@ void MatchTx::lockKeys(std::vector<std::string> keys) {
 
 std::optional<PaymentRecord> MatchTx::findPayment(const std::string& provider,
                                                   const std::vector<std::string>& object_ids) {
-  // Planned for each call's own values: a generic plan for "array overlap ... ORDER BY id LIMIT 1"
-  // walks the primary key through the whole table instead of using the indexes.
-  auto r = impl_.tx.exec_params(
-      "SELECT " + paymentColumns() +
-          " FROM payments WHERE provider = $1 AND (payment_key = ANY($2::text[]) OR object_ids && $2::text[])"
-          " ORDER BY id LIMIT 1 FOR UPDATE",
-      provider, sql::textArray(object_ids));
+  // The lowest id among the matches, found through each index on its own: written as
+  // "... OR object_ids && $2 ORDER BY id LIMIT 1", the prepared (generic) plan walked the
+  // primary key through the whole table.
+  auto r = sql::prepared(impl_.tx, "find_payment",
+                         "SELECT " + paymentColumns() +
+                             " FROM payments WHERE id = (SELECT min(id) FROM ("
+                             "   SELECT id FROM payments WHERE provider = $1 AND payment_key = ANY($2::text[])"
+                             "   UNION ALL"
+                             "   SELECT id FROM payments WHERE provider = $1 AND object_ids && $2::text[]) AS m)"
+                             " FOR UPDATE",
+                         provider, sql::textArray(object_ids));
   if (r.empty()) return std::nullopt;
   return toPayment(r[0]);
 }
@@ -108,7 +112,8 @@ std::optional<ClientEventRecord> MatchTx::findClientEvent(const std::vector<std:
 
 std::vector<PaymentRecord> MatchTx::claimWaitingByRefs(const std::vector<std::string>& refs, int limit) {
   std::vector<PaymentRecord> out;
-  // Planned per call, like findPayment.
+  // Planned for each call's own values: a generic plan for "refs && $1 ORDER BY id LIMIT n" walks
+  // the primary key through the whole table instead of using the GIN index.
   auto r = impl_.tx.exec_params("SELECT " + paymentColumns() +
                                     " FROM payments WHERE status = 'waiting' AND refs && $1::text[]"
                                     " ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED",
