@@ -49,6 +49,10 @@ class AdminEndpoint final : public http::Endpoint {
     const auto seg = segments(req.path);   // admin, api, ...
     if (seg.size() < 3 || seg[0] != "admin" || seg[1] != "api") return jsonError(Outcome::NotFound, "no such admin resource");
     const std::string& what = seg[2];
+    // Segments become arguments of the CLI commands: one starting with '-' would be read as an
+    // option (retries/--all-dead/retry would requeue every dead event).
+    for (size_t i = 3; i < seg.size(); ++i)
+      if (seg[i][0] == '-') return jsonError(Outcome::BadRequest, "'" + seg[i] + "' is not an id or key");
     if (what == "status" && seg.size() == 3 && req.method == "GET") return ok(status_());
     if (what == "retries" && seg.size() == 3 && req.method == "GET") {
       std::vector<std::string> args{"list", "--json"};

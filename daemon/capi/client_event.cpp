@@ -1,5 +1,6 @@
 #include "capi/client_event.h"
 
+#include "capi/strict_json.h"
 #include "capi/user_data.h"
 
 #include <Poco/JSON/Array.h>
@@ -218,8 +219,7 @@ ClientEventBatch parseClientEvents(std::string_view body, const RequestOrigin& o
   }
   Var root;
   try {
-    Poco::JSON::Parser parser;
-    root = parser.parse(std::string(body));
+    root = parseUntrustedJson(std::string(body));
   } catch (const Poco::Exception& e) {
     out.problems.push_back({0, "body", "not valid JSON: " + e.message()});
     return out;

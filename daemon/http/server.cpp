@@ -47,6 +47,13 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
         out = jsonError(Outcome::PayloadTooLarge,
                         "body larger than server.max_body_bytes (" + std::to_string(max_body_) + " bytes)");
         drained = false;
+      } else if (req.hasContentLength() && static_cast<Poco::Int64>(r.body.size()) < req.getContentLength64()) {
+        // The client went away mid-body; what arrived may still parse (a complete JSON event
+        // followed by nothing), but it is not the request that was sent.
+        out = jsonError(Outcome::BadRequest, "body ended after " + std::to_string(r.body.size()) + " of the " +
+                                                 std::to_string(req.getContentLength64()) +
+                                                 " bytes announced by Content-Length");
+        drained = false;
       } else {
         out = router_.dispatch(r);
       }

@@ -88,6 +88,9 @@ bool PgPool::ping() noexcept {
 
 bool PgPool::isConnectionLoss(const std::exception& e) {
   if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr) return true;
+  // The connection broke during COMMIT: the outcome is unknown, and the caller's answer is the
+  // same as for any lost connection (503, or retry); redeliveries and leases are idempotent.
+  if (dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr) return true;
   if (dynamic_cast<const DatabaseUnavailable*>(&e) != nullptr) return true;
   if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
     const std::string& state = sql->sqlstate();

@@ -1,10 +1,10 @@
 #include "webhooks/stripe/stripe_event_parser.h"
 
+#include "capi/strict_json.h"
 #include "webhooks/stripe/stripe_amount.h"
 
 #include <Poco/Exception.h>
 #include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
 
 #include <algorithm>
 #include <chrono>
@@ -368,8 +368,7 @@ ParseResult parse(std::string_view raw_body, const std::vector<std::string>& pai
 
   Var root;
   try {
-    Poco::JSON::Parser parser;
-    root = parser.parse(std::string(raw_body));
+    root = parseUntrustedJson(std::string(raw_body));
   } catch (const Poco::Exception& e) {
     malformed("body is not valid JSON: " + e.message());
   }
