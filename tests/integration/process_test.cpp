@@ -3,28 +3,19 @@
 #include "store/migrator.h"
 #include "support/fake_graph_server.h"
 #include "support/process.h"
+#include "support/serve_process.h"
 #include "support/test_daemon.h"
 #include "support/test_env.h"
 #include "webhooks/stripe/stripe_signature.h"
 
 #include <catch2/catch.hpp>
 
-#include <arpa/inet.h>
-#include <cctype>
-#include <cerrno>
 #include <chrono>
 #include <csignal>
-#include <cstdlib>
-#include <ctime>
-#include <functional>
 #include <map>
 #include <memory>
-#include <netinet/in.h>
 #include <optional>
-#include <poll.h>
-#include <stdexcept>
 #include <string>
-#include <sys/socket.h>
 #include <unistd.h>
 #include <vector>
 
@@ -99,150 +90,6 @@ std::string migrateConfig(const std::string& database_url) {
 
 ProcessResult runCli(const std::vector<std::string>& args, const EnvironmentOverrides& env = {}) {
   return runProcess(daemonBinary(), args, env, 60s);
-}
-
-int statusOf(uint16_t port, const std::string& path) {
-  try {
-    return httpRequest(port, "GET", path).status;
-  } catch (const std::exception&) {
-    return 0;   // not listening (yet), or the connection broke
-  }
-}
-
-int64_t unixNow() { return static_cast<int64_t>(std::time(nullptr)); }
-
-// A `serve` child on a reserved loopback port.
-struct ServeProcess {
-  TempDir dir;
-  uint16_t port = reserveLoopbackPort();
-  std::unique_ptr<ChildProcess> child;
-
-  // `config` receives the port and returns the configuration file's text.
-  explicit ServeProcess(const std::function<std::string(uint16_t)>& config) {
-    const std::string path = dir.write("capi-reconciler.conf", config(port));
-    child = std::make_unique<ChildProcess>(daemonBinary(), std::vector<std::string>{"serve", "--config", path});
-  }
-
-  // Waits until /readyz answers 200. Fails the test, showing the daemon's log, when the daemon
-  // exits or is not ready within the bound.
-  void waitUntilReady(std::chrono::milliseconds bound = 30s) {
-    const bool ready = pollUntil(bound, [&] { return !child->running() || statusOf(port, "/readyz") == 200; });
-    if (!ready || !child->running())
-      FAIL("capi-reconciler serve did not become ready on port " << port << "; its output:\n" << child->output());
-  }
-
-  capi::testing::HttpResult post(const std::string& path, const std::string& body,
-                                 std::map<std::string, std::string> headers = {}) const {
-    headers.emplace("Content-Type", "application/json");
-    headers.emplace("X-Ingest-Key", kIngestKey);
-    return httpRequest(port, "POST", path, body, headers);
-  }
-};
-
-// Stops the whole PostgreSQL server through scripts/pg and starts it again on destruction, on
-// every path out of the test: the rest of the suite needs it.
-class PostgresOutage {
- public:
-  explicit PostgresOutage(std::string control) : control_(std::move(control)) {
-    const auto r = runProcess(control_, {"stop"}, {}, 120s);
-    if (r.exit_code != 0) {
-      restart();
-      FAIL(control_ << " stop failed (" << r.exit_code << "):\n" << r.output());
-    }
-    stopped_ = true;
-  }
-  ~PostgresOutage() {
-    try {
-      restart();
-    } catch (...) {
-      // Nothing more can be done from a destructor; the following tests will report it.
-    }
-  }
-  PostgresOutage(const PostgresOutage&) = delete;
-  PostgresOutage& operator=(const PostgresOutage&) = delete;
-
-  // Starts the server again; returns the exit status of `start` (0 on success). After a
-  // success it does nothing; after a failure the destructor tries once more.
-  int restart() {
-    if (!stopped_) return 0;
-    const auto r = runProcess(control_, {"start"}, {}, 120s);
-    if (r.exit_code == 0) stopped_ = false;
-    return r.exit_code;
-  }
-
- private:
-  std::string control_;
-  bool stopped_ = false;
-};
-
-// A raw HTTP/1.1 client connection, for sending a request in pieces.
-class RawConnection {
- public:
-  explicit RawConnection(uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd_ < 0) throw std::runtime_error("socket failed");
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(port);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      ::close(fd_);
-      throw std::runtime_error("connect to 127.0.0.1:" + std::to_string(port) + " failed");
-    }
-  }
-  ~RawConnection() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  RawConnection(const RawConnection&) = delete;
-  RawConnection& operator=(const RawConnection&) = delete;
-
-  // MSG_NOSIGNAL: a peer that already closed must fail the test, not kill the test process.
-  void send(const std::string& bytes) {
-    size_t done = 0;
-    while (done < bytes.size()) {
-      const ssize_t n = ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) throw std::runtime_error("send failed: the server closed the connection");
-      done += static_cast<size_t>(n);
-    }
-  }
-
-  // Everything the server sends until it closes the connection, or until `bound` passes.
-  std::string readUntilClosed(std::chrono::milliseconds bound) {
-    std::string out;
-    const auto deadline = std::chrono::steady_clock::now() + bound;
-    for (;;) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return out;
-      pollfd p{fd_, POLLIN, 0};
-      const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
-      if (ready < 0 && errno == EINTR) continue;
-      if (ready <= 0) return out;
-      char buf[4096];
-      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return out;
-      out.append(buf, static_cast<size_t>(n));
-    }
-  }
-
- private:
-  int fd_ = -1;
-};
-
-// The status of a complete HTTP response (status line, headers, and as many body bytes as
-// Content-Length announces); 0 when the response is missing or cut short.
-int completeResponseStatus(const std::string& raw) {
-  if (raw.rfind("HTTP/1.1 ", 0) != 0 || raw.size() < 12) return 0;
-  const auto head_end = raw.find("\r\n\r\n");
-  if (head_end == std::string::npos) return 0;
-  std::string head = raw.substr(0, head_end);
-  for (auto& ch : head) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  const auto cl = head.find("\r\ncontent-length:");
-  if (cl == std::string::npos) return 0;
-  const size_t length = std::stoul(head.substr(cl + 17));
-  if (raw.size() - (head_end + 4) != length) return 0;
-  return std::stoi(raw.substr(9, 3));
 }
 
 std::string browserEvent(const std::string& event_id, const std::string& order_ref, int64_t event_time) {
@@ -366,7 +213,7 @@ TEST_CASE("serve logs no secret while it takes events and webhooks, is refused b
   });
   ServeProcess serve([&](uint16_t port) {
     return fullConfig(db.url(), port, "graph_url = " + graph.baseUrl() + "\nca_file = " + graph.caFile() + "\n");
-  });
+  }, kIngestKey);
   serve.waitUntilReady();
 
   const int64_t now = unixNow();
@@ -460,15 +307,15 @@ TEST_CASE("two migrate processes started together on an empty database both succ
 
 TEST_CASE("readyz answers 503 while PostgreSQL is stopped and 200 again once it is back, without a daemon restart",
           "[process]") {
-  const char* control = std::getenv("CAPI_TEST_PG_CONTROL");
-  if (control == nullptr || *control == '\0') {
+  const std::string control = postgresControl();
+  if (control.empty()) {
     WARN("CAPI_TEST_PG_CONTROL is not set (scripts/test sets it to scripts/pg): the PostgreSQL outage test is skipped");
     SUCCEED();
     return;
   }
   // Declared first, so dropped last: after the outage guard has started PostgreSQL again.
   TestDatabase db;
-  ServeProcess serve([&](uint16_t port) { return fullConfig(db.url(), port); });
+  ServeProcess serve([&](uint16_t port) { return fullConfig(db.url(), port); }, kIngestKey);
   serve.waitUntilReady();
   const pid_t pid = serve.child->pid();
 
@@ -505,7 +352,7 @@ TEST_CASE("readyz answers 503 while PostgreSQL is stopped and 200 again once it 
 
 TEST_CASE("SIGTERM lets the requests in flight finish with a full response, then serve exits 0", "[process]") {
   TestDatabase db;
-  ServeProcess serve([&](uint16_t port) { return fullConfig(db.url(), port); });
+  ServeProcess serve([&](uint16_t port) { return fullConfig(db.url(), port); }, kIngestKey);
   serve.waitUntilReady();
 
   // Each request sends its headers and half its body, then waits: the server is reading it.
