@@ -112,6 +112,7 @@ struct Daemon::Impl {
   std::unique_ptr<dispatch::Dispatcher> dispatcher;
   std::unique_ptr<matching::Matcher> matcher;
   std::unique_ptr<store::OutboxListener> listener;
+  std::unique_ptr<store::OutboxAnnouncer> announcer;
   std::shared_ptr<Reloadable<EventsEndpointOptions>> events_options;
   std::shared_ptr<Reloadable<StripeEndpointOptions>> stripe_options;
   http::Router router;
@@ -147,8 +148,12 @@ Daemon::Daemon(config::Config config, Dependencies deps) : impl_(std::make_uniqu
   }
   i.dispatcher = std::make_unique<dispatch::Dispatcher>(i.outbound, *i.graph, *i.clock, i.metrics,
                                                         dispatchSettings(c), i.instance_id);
+  i.announcer = std::make_unique<store::OutboxAnnouncer>(c.database.url);
   i.matcher = std::make_unique<matching::Matcher>(i.ingest, *i.clock, matchingSettings(c),
-                                                  [d = i.dispatcher.get()] { d->wake(); });
+                                                  [d = i.dispatcher.get(), a = i.announcer.get()] {
+                                                    d->wake();
+                                                    a->announce();
+                                                  });
 
   i.metrics.describe("capi_queue_depth", "gauge", "Outbound events by status.");
   i.metrics.describe("capi_oldest_pending_event_age_seconds", "gauge", "Age of the oldest unsent event.");
@@ -241,6 +246,7 @@ void Daemon::start() {
   i.dispatcher->start();
   i.listener = std::make_unique<store::OutboxListener>(i.config.database.url, [d = i.dispatcher.get()] { d->wake(); });
   i.listener->start();
+  i.announcer->start();
   i.maint_thread = std::thread([this] {
     auto& i = *impl_;
     std::unique_lock lock(i.maint_mu);
@@ -264,6 +270,7 @@ void Daemon::stop() {
   i.server->stop();
   if (i.maint_thread.joinable()) i.maint_thread.join();
   if (i.listener) i.listener->stop();
+  i.announcer->stop();
   i.dispatcher->stop();
 }
 

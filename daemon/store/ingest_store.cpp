@@ -173,7 +173,7 @@ int MatchTx::queueAndResolve(const std::vector<OutboundRecord>& rows, int64_t pa
     created.push_back(sql::ts(o.created_at));
   }
   const std::string ce = client_event_id ? std::to_string(*client_event_id) : std::string();
-  // The rows travel as parallel arrays; the notify CTE runs only because the final SELECT reads it.
+  // The rows travel as parallel arrays.
   auto r = sql::prepared(
       impl_.tx, "queue_and_resolve",
       "WITH o AS ("
@@ -187,9 +187,8 @@ int MatchTx::queueAndResolve(const std::vector<OutboundRecord>& rows, int64_t pa
       "            next_at, last_error, test_code, created)"
       "  ON CONFLICT DO NOTHING RETURNING status),"
       " r AS (UPDATE payments SET status = $15, client_event_id = $16::bigint,"
-      "       resolved_at = to_timestamp($17::float8) WHERE id = $14),"
-      " n AS (SELECT pg_notify('capi_outbound', '') WHERE EXISTS (SELECT 1 FROM o WHERE status = 'pending'))"
-      " SELECT (SELECT count(*) FROM o), (SELECT count(*) FROM n)",
+      "       resolved_at = to_timestamp($17::float8) WHERE id = $14)"
+      " SELECT count(*) FROM o",
       sql::arrayLiteral(pixel), sql::arrayLiteral(name), sql::arrayLiteral(event_id), sql::arrayLiteral(event_time),
       sql::arrayLiteral(order_ref), sql::arrayLiteral(pid), sql::arrayLiteral(matched), sql::arrayLiteral(payload),
       sql::arrayLiteral(row_status), sql::arrayLiteral(next_at), sql::arrayLiteral(error),

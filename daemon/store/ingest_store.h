@@ -55,8 +55,7 @@ class MatchTx {
   bool eventIdTakenByOtherPayment(const std::string& event_id, int64_t payment_id,
                                   const std::vector<std::string>& pixels);
 
-  // Inserts the payment's outbound rows and resolves it (resolvePayment) in one statement; when
-  // a row is pending, dispatchers of every instance are woken once this transaction commits.
+  // Inserts the payment's outbound rows and resolves it (resolvePayment) in one statement.
   // Returns the rows inserted: a (pixel, event) or (pixel, payment) that had one is skipped.
   int queueAndResolve(const std::vector<OutboundRecord>& rows, int64_t payment_id, const std::string& status,
                          std::optional<int64_t> client_event_id, TimePoint now);

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <memory>
 
 namespace capi::store {
 namespace {
@@ -48,6 +49,55 @@ void OutboxListener::run() {
       spdlog::debug("outbox listener: {}; reconnecting", e.what());
       for (int i = 0; i < 20 && running_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
+  }
+}
+
+OutboxAnnouncer::OutboxAnnouncer(std::string url) : url_(std::move(url)) {}
+
+OutboxAnnouncer::~OutboxAnnouncer() { stop(); }
+
+void OutboxAnnouncer::start() {
+  std::lock_guard lock(mu_);
+  if (running_) return;
+  running_ = true;
+  thread_ = std::thread([this] { run(); });
+}
+
+void OutboxAnnouncer::stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (!running_) return;
+    running_ = false;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void OutboxAnnouncer::announce() {
+  {
+    std::lock_guard lock(mu_);
+    pending_ = true;
+  }
+  cv_.notify_one();
+}
+
+void OutboxAnnouncer::run() {
+  std::unique_ptr<pqxx::connection> c;
+  std::unique_lock lock(mu_);
+  while (running_) {
+    cv_.wait(lock, [&] { return pending_ || !running_; });
+    if (!running_) break;
+    pending_ = false;
+    lock.unlock();
+    try {
+      if (!c || !c->is_open()) c = std::make_unique<pqxx::connection>(sql::withConnectTimeout(url_));
+      pqxx::nontransaction tx(*c);
+      tx.exec("NOTIFY capi_outbound");
+    } catch (const std::exception& e) {
+      spdlog::debug("outbox announcer: {}; other instances find the rows by polling", e.what());
+      c.reset();
+    }
+    lock.lock();
   }
 }
 
