@@ -62,13 +62,20 @@ UserData hashCustomer(const webhooks::CustomerData& c, const normalize::Options&
 // payment names explicitly (metadata.capi_event_id), lends its event_id. Any other browser event
 // (InitiateCheckout, ...) is not settled on at once: the pixel's Purchase may still arrive.
 namespace {
+std::vector<std::string> pixelIds(const MatchingSettings& s) {
+  std::vector<std::string> ids;
+  for (const auto& pixel : s.pixels) ids.push_back(pixel.pixel_id);
+  return ids;
+}
+
 bool lendsEventId(const store::ClientEventRecord& e, const store::PaymentRecord& p) {
   return e.event_name == "Purchase" || (!p.browser_event_id.empty() && e.event_id == p.browser_event_id);
 }
 }  // namespace
 
 int Matcher::resolve(store::MatchTx& tx, const MatchingSettings& s, const store::PaymentRecord& payment,
-                     const store::ClientEventRecord* event, bool matched, TimePoint now) {
+                     const store::ClientEventRecord* event, bool matched, TimePoint now,
+                     std::optional<bool> event_id_taken) {
   if (!matched && s.drop_unmatched) {
     tx.resolvePayment(payment.id, "dropped", std::nullopt, now);
     spdlog::warn("payment {} {} had no browser event within {} s: dropped (matching.unmatched = drop)",
@@ -98,9 +105,8 @@ int Matcher::resolve(store::MatchTx& tx, const MatchingSettings& s, const store:
   if (in.event_source_url.empty()) in.event_source_url = s.fallback_event_source_url;
   // An order reference shared by several payments (a client_reference_id that is really a
   // customer id) must not merge distinct orders into one event_id: Meta would drop all but one.
-  std::vector<std::string> pixel_ids;
-  for (const auto& pixel : s.pixels) pixel_ids.push_back(pixel.pixel_id);
-  if (tx.eventIdTakenByOtherPayment(in.event_id, payment.id, pixel_ids)) {
+  if (!event_id_taken) event_id_taken = tx.eventIdTakenByOtherPayment(in.event_id, payment.id, pixelIds(s));
+  if (*event_id_taken) {
     spdlog::warn("event_id {} is already used by another payment; payment {} uses its own id", in.event_id,
                  payment.payment_key);
     in.event_id = payment.payment_key;
@@ -147,9 +153,16 @@ DeliveryResult Matcher::acceptPayment(const webhooks::PaymentFacts& facts, std::
   DeliveryResult result;
   store_.inTransaction([&](store::MatchTx& tx) {
     result = {};
+    // Concurrent webhooks for one order (checkout.session.completed and payment_intent.succeeded
+    // arrive together) serialize on locks that the delivery's insert takes.
+    std::vector<std::string> ids = facts.object_ids;
+    if (std::find(ids.begin(), ids.end(), facts.payment_key) == ids.end()) ids.push_back(facts.payment_key);
+    std::vector<std::string> locks;
+    if (facts.paid)
+      for (const auto& id : ids) locks.push_back(facts.provider + ":" + id);
     auto row = tx.insertDelivery(facts.provider, facts.delivery_id, facts.event_type, facts.order_ref,
                                  facts.paid ? "accepted" : "ignored", facts.ignore_reason, facts.livemode,
-                                 std::string(raw_body), now);
+                                 std::string(raw_body), now, locks);
     if (!row) {
       result.outcome = DeliveryOutcome::Duplicate;
       result.detail = "delivery " + facts.delivery_id + " was already received";
@@ -160,13 +173,6 @@ DeliveryResult Matcher::acceptPayment(const webhooks::PaymentFacts& facts, std::
       result.detail = facts.ignore_reason;
       return;
     }
-    // Concurrent webhooks for one order (checkout.session.completed and payment_intent.succeeded
-    // arrive together) serialize here.
-    std::vector<std::string> ids = facts.object_ids;
-    if (std::find(ids.begin(), ids.end(), facts.payment_key) == ids.end()) ids.push_back(facts.payment_key);
-    std::vector<std::string> locks;
-    for (const auto& id : ids) locks.push_back(facts.provider + ":" + id);
-    tx.lockKeys(locks);
     UserData customer = hashCustomer(facts.customer, s->normalize);
     auto existing = tx.findPayment(facts.provider, ids);
     if (existing) {
@@ -192,14 +198,16 @@ DeliveryResult Matcher::acceptPayment(const webhooks::PaymentFacts& facts, std::
     p.status = "waiting";
     p.match_deadline = now + std::chrono::seconds(s->wait_seconds);
     p.created_at = now;
-    p.id = tx.insertPayment(p, *row);
+    auto created = tx.insertPaymentAndFindEvent(p, *row, derivedEventId(p.order_ref, p.payment_key), pixelIds(*s));
+    p.id = created.id;
     result.outcome = DeliveryOutcome::Accepted;
-    auto event = tx.findClientEvent(p.refs, p.browser_event_id);
+    const auto& event = created.event;
     if (event && lendsEventId(*event, p)) {
-      result.outbound_created = resolve(tx, *s, p, &*event, true, now);
+      result.outbound_created = resolve(tx, *s, p, &*event, true, now, created.event_id_taken);
       result.detail = "matched browser event " + event->event_id;
     } else if (s->wait_seconds == 0) {
-      result.outbound_created = resolve(tx, *s, p, event ? &*event : nullptr, false, now);
+      result.outbound_created =
+          resolve(tx, *s, p, event ? &*event : nullptr, false, now, created.derived_event_id_taken);
       result.detail = "no browser Purchase: sent with the derived event_id";
     } else {
       result.detail = "waiting up to " + std::to_string(s->wait_seconds) + " s for the browser event";

@@ -9,6 +9,7 @@
 #include "webhooks/payment.h"
 
 #include <functional>
+#include <optional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -74,7 +75,8 @@ class Matcher {
   // event_time are used (else the derived id and the payment's time, with the event's
   // identifiers such as fbp/fbc still used when it exists).
   int resolve(store::MatchTx& tx, const MatchingSettings& s, const store::PaymentRecord& payment,
-              const store::ClientEventRecord* event, bool matched, TimePoint now);
+              const store::ClientEventRecord* event, bool matched, TimePoint now,
+              std::optional<bool> event_id_taken = std::nullopt);
 
   store::IngestStore& store_;
   const Clock& clock_;

@@ -13,18 +13,42 @@ struct MatchTx::Impl {
   pqxx::work& tx;
 };
 
+namespace {
+
+// The browser event a payment refers to (see MatchTx::findClientEvent), over the SQL expressions
+// that hold the payment's references (text[]) and its explicit browser event id (text, '' if none).
+std::string clientEventQuery(const std::string& refs, const std::string& browser_event_id) {
+  return "SELECT " + clientEventColumns() + " FROM client_events WHERE event_id = ANY(" + refs +
+         ") OR order_ref = ANY(" + refs + ") OR event_id = " + browser_event_id + " ORDER BY (event_id = " +
+         browser_event_id + ") DESC, (event_name = 'Purchase') DESC, event_time DESC, id DESC LIMIT 1";
+}
+
+}  // namespace
+
 std::optional<int64_t> MatchTx::insertDelivery(const std::string& provider, const std::string& delivery_id,
                                                const std::string& event_type, const std::string& order_ref,
                                                const std::string& status, const std::string& reason,
-                                               bool livemode, const std::string& raw_body, TimePoint now) {
-  auto r = sql::prepared(impl_.tx, "insert_delivery", 
-      "INSERT INTO webhook_deliveries (provider, delivery_id, event_type, order_ref, status, status_reason,"
-      " livemode, raw_payload, received_at)"
-      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, to_timestamp($9::float8))"
-      " ON CONFLICT (provider, delivery_id) DO NOTHING RETURNING id",
+                                               bool livemode, const std::string& raw_body, TimePoint now,
+                                               std::vector<std::string> lock_keys) {
+  std::sort(lock_keys.begin(), lock_keys.end());
+  lock_keys.erase(std::unique(lock_keys.begin(), lock_keys.end()), lock_keys.end());
+  lock_keys.erase(std::remove(lock_keys.begin(), lock_keys.end(), std::string()), lock_keys.end());
+  // unnest yields the sorted keys in order, so every transaction takes its locks in the same
+  // order and two of them never deadlock. What the caller reads under the locks must come in a
+  // later statement: this one's snapshot predates them.
+  auto r = sql::prepared(
+      impl_.tx, "insert_delivery",
+      "WITH d AS ("
+      "  INSERT INTO webhook_deliveries (provider, delivery_id, event_type, order_ref, status, status_reason,"
+      "   livemode, raw_payload, received_at)"
+      "  VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, to_timestamp($9::float8))"
+      "  ON CONFLICT (provider, delivery_id) DO NOTHING RETURNING id)"
+      " SELECT (SELECT id FROM d),"
+      "  (SELECT count(*) FROM (SELECT pg_advisory_xact_lock(hashtextextended(k, 0))"
+      "                         FROM unnest($10::text[]) AS k) AS locks)",
       provider, delivery_id, event_type, sql::nullIfEmpty(order_ref), status, sql::nullIfEmpty(reason), livemode,
-      raw_body, sql::ts(now));
-  if (r.empty()) return std::nullopt;
+      raw_body, sql::ts(now), sql::textArray(lock_keys));
+  if (r[0][0].is_null()) return std::nullopt;
   return r[0][0].as<int64_t>();
 }
 
@@ -34,18 +58,6 @@ void MatchTx::setDeliveryOutcome(int64_t delivery_row, const std::string& status
   sql::prepared(impl_.tx, "set_delivery_outcome", 
       "UPDATE webhook_deliveries SET status = $2, status_reason = $3, payment_id = $4::bigint WHERE id = $1",
       delivery_row, status, sql::nullIfEmpty(reason), sql::nullIfEmpty(pid));
-}
-
-void MatchTx::lockKeys(std::vector<std::string> keys) {
-  std::sort(keys.begin(), keys.end());
-  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-  keys.erase(std::remove(keys.begin(), keys.end(), std::string()), keys.end());
-  if (keys.empty()) return;
-  // One round trip; unnest yields the sorted keys in order, so every transaction takes its locks
-  // in the same order and two of them never deadlock.
-  sql::prepared(impl_.tx, "lock_keys",
-                "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k",
-                sql::textArray(keys));
 }
 
 std::optional<PaymentRecord> MatchTx::findPayment(const std::string& provider,
@@ -65,21 +77,41 @@ std::optional<PaymentRecord> MatchTx::findPayment(const std::string& provider,
   return toPayment(r[0]);
 }
 
-int64_t MatchTx::insertPayment(const PaymentRecord& p, int64_t delivery_row) {
+MatchTx::NewPayment MatchTx::insertPaymentAndFindEvent(const PaymentRecord& p, int64_t delivery_row,
+                                                       const std::string& derived_event_id,
+                                                       const std::vector<std::string>& pixels) {
   const std::string amount = p.amount_minor ? std::to_string(*p.amount_minor) : std::string();
-  auto r = sql::prepared(impl_.tx, "insert_payment", 
+  // One round trip: insert, link the delivery, and read what resolving the payment needs. The
+  // new payment has no outbound rows yet, so any Purchase row with an event_id is another's.
+  auto r = sql::prepared(
+      impl_.tx, "insert_payment",
       "WITH p AS ("
-      "INSERT INTO payments (provider, payment_key, order_ref, refs, browser_event_id, amount_minor, currency,"
-      " paid_at, user_data, hash_anomalies, status, match_deadline, created_at, object_ids)"
-      " VALUES ($1, $2, $3, $4::text[], $5, $6::bigint, $7, to_timestamp($8::float8), $9::jsonb, $10::jsonb, $11,"
-      " to_timestamp($12::float8), to_timestamp($13::float8), $14::text[]) RETURNING id),"
-      " d AS (UPDATE webhook_deliveries SET payment_id = (SELECT id FROM p) WHERE id = $15)"
-      " SELECT id FROM p",
+      "  INSERT INTO payments (provider, payment_key, order_ref, refs, browser_event_id, amount_minor, currency,"
+      "   paid_at, user_data, hash_anomalies, status, match_deadline, created_at, object_ids)"
+      "  VALUES ($1, $2, $3, $4::text[], $5, $6::bigint, $7, to_timestamp($8::float8), $9::jsonb, $10::jsonb, $11,"
+      "   to_timestamp($12::float8), to_timestamp($13::float8), $14::text[]) RETURNING id),"
+      " d AS (UPDATE webhook_deliveries SET payment_id = (SELECT id FROM p) WHERE id = $15),"
+      " c AS (" + clientEventQuery("$4::text[]", "coalesce($5, '')") + ")"
+      " SELECT c.*, (SELECT id FROM p),"
+      "  EXISTS (SELECT 1 FROM outbound_events o WHERE o.pixel_id = ANY($17::text[])"
+      "          AND o.event_name = 'Purchase' AND o.event_id = c.event_id),"
+      "  EXISTS (SELECT 1 FROM outbound_events o WHERE o.pixel_id = ANY($17::text[])"
+      "          AND o.event_name = 'Purchase' AND o.event_id = $16)"
+      " FROM (SELECT 1) AS one LEFT JOIN c ON true",
       p.provider, p.payment_key, sql::nullIfEmpty(p.order_ref), sql::textArray(p.refs),
       sql::nullIfEmpty(p.browser_event_id), sql::nullIfEmpty(amount), sql::nullIfEmpty(p.currency),
       sql::ts(p.paid_at), p.user_data_json, p.anomalies_json, p.status, sql::ts(p.match_deadline),
-      sql::ts(p.created_at), sql::textArray(p.object_ids), delivery_row);
-  return r[0][0].as<int64_t>();
+      sql::ts(p.created_at), sql::textArray(p.object_ids), delivery_row, derived_event_id, sql::textArray(pixels));
+  const auto row = r[0];
+  const auto n = static_cast<pqxx::row::size_type>(row.size());
+  NewPayment out;
+  out.id = row[n - 3].as<int64_t>();
+  out.derived_event_id_taken = row[n - 1].as<bool>();
+  if (!row[0].is_null()) {
+    out.event = toClientEvent(row);
+    out.event_id_taken = row[n - 2].as<bool>();
+  }
+  return out;
 }
 
 void MatchTx::mergePayment(int64_t id, const std::vector<std::string>& refs, const std::vector<std::string>& object_ids,
@@ -100,12 +132,8 @@ void MatchTx::mergePayment(int64_t id, const std::vector<std::string>& refs, con
 std::optional<ClientEventRecord> MatchTx::findClientEvent(const std::vector<std::string>& refs,
                                                           const std::string& browser_event_id) {
   if (refs.empty() && browser_event_id.empty()) return std::nullopt;
-  auto r = sql::prepared(impl_.tx, "find_client_event", 
-      "SELECT " + clientEventColumns() +
-          " FROM client_events WHERE event_id = ANY($1::text[]) OR order_ref = ANY($1::text[])"
-          " OR event_id = $2"
-          " ORDER BY (event_id = $2) DESC, (event_name = 'Purchase') DESC, event_time DESC, id DESC LIMIT 1",
-      sql::textArray(refs), browser_event_id);
+  auto r = sql::prepared(impl_.tx, "find_client_event", clientEventQuery("$1::text[]", "$2"), sql::textArray(refs),
+                         browser_event_id);
   if (r.empty()) return std::nullopt;
   return toClientEvent(r[0]);
 }

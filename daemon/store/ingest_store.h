@@ -20,20 +20,28 @@ class MatchTx {
   explicit MatchTx(Impl& impl) : impl_(impl) {}
 
   // Returns the new row's id, or nullopt when (provider, delivery_id) was already recorded.
+  // Also takes transaction-scoped advisory locks on lock_keys (in a fixed order, no deadlocks),
+  // whether or not the row was new; read what they protect in a later statement.
   std::optional<int64_t> insertDelivery(const std::string& provider, const std::string& delivery_id,
                                         const std::string& event_type, const std::string& order_ref,
                                         const std::string& status, const std::string& reason,
-                                        bool livemode, const std::string& raw_body, TimePoint now);
+                                        bool livemode, const std::string& raw_body, TimePoint now,
+                                        std::vector<std::string> lock_keys = {});
   void setDeliveryOutcome(int64_t delivery_row, const std::string& status, const std::string& reason,
                           std::optional<int64_t> payment_id);
 
-  // Transaction-scoped advisory locks on the given keys (taken in a fixed order, no deadlocks).
-  void lockKeys(std::vector<std::string> keys);
-
   // The provider's payment known by any of these object ids. Locks the row.
   std::optional<PaymentRecord> findPayment(const std::string& provider, const std::vector<std::string>& object_ids);
-  // Inserts the payment and links the delivery that announced it, in one statement.
-  int64_t insertPayment(const PaymentRecord& p, int64_t delivery_row);
+  struct NewPayment {
+    int64_t id = 0;
+    std::optional<ClientEventRecord> event;   // what findClientEvent(p.refs, p.browser_event_id) finds
+    bool event_id_taken = false;              // event's event_id is already a Purchase's on one of pixels
+    bool derived_event_id_taken = false;      // derived_event_id is already a Purchase's on one of pixels
+  };
+  // Inserts the payment, links the delivery that announced it, and reads what resolving it needs,
+  // in one statement.
+  NewPayment insertPaymentAndFindEvent(const PaymentRecord& p, int64_t delivery_row,
+                                       const std::string& derived_event_id, const std::vector<std::string>& pixels);
   // Adds references and object ids, and fills order_ref / customer data the earlier webhooks lacked.
   void mergePayment(int64_t id, const std::vector<std::string>& refs, const std::vector<std::string>& object_ids,
                     const std::string& order_ref,

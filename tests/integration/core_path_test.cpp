@@ -492,6 +492,29 @@ TEST_CASE("two payments sharing a client_reference_id (a customer id) are two or
   CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "2");
 }
 
+TEST_CASE("a second payment naming the same browser Purchase keeps its own event_id; the first keeps the browser's") {
+  Fixture f;
+  TestDaemon d(testConfig(f.db), f.clock);
+  BrowserEvent be;
+  be.order_ref = "cus_7";
+  be.event_time = now(f.clock) - 5;
+  REQUIRE(d.post("/v1/events", browserEventJson(be)).status == 202);
+  StripeCheckout first;
+  first.client_reference_id = "cus_7";
+  first.created = now(f.clock);
+  StripeCheckout second = first;
+  second.event_id = "evt_2";
+  second.session_id = "cs_test_2";
+  second.payment_intent = "pi_2";
+  REQUIRE(d.postStripe(stripeCheckoutEvent(first)).status == 200);
+  REQUIRE(d.postStripe(stripeCheckoutEvent(second)).status == 200);
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "2");
+  CHECK(f.db.scalar("SELECT event_id || ' ' || matched FROM outbound_events o JOIN payments p ON p.id = o.payment_id"
+                    " WHERE p.payment_key = 'pi_1'") == "browser-evt-1 true");
+  CHECK(f.db.scalar("SELECT event_id || ' ' || matched FROM outbound_events o JOIN payments p ON p.id = o.payment_id"
+                    " WHERE p.payment_key = 'pi_2'") == "pi_2 false");
+}
+
 TEST_CASE("a browser event body with a NUL character is refused and nothing is stored") {
   Fixture f;
   TestDaemon d(testConfig(f.db), f.clock);
