@@ -49,10 +49,11 @@ class AdminEndpoint final : public http::Endpoint {
     const auto seg = segments(req.path);   // admin, api, ...
     if (seg.size() < 3 || seg[0] != "admin" || seg[1] != "api") return jsonError(Outcome::NotFound, "no such admin resource");
     const std::string& what = seg[2];
-    // Segments become arguments of the CLI commands: one starting with '-' would be read as an
-    // option (retries/--all-dead/retry would requeue every dead event).
-    for (size_t i = 3; i < seg.size(); ++i)
-      if (seg[i][0] == '-') return jsonError(Outcome::BadRequest, "'" + seg[i] + "' is not an id or key");
+    // Segments become arguments of the CLI commands: a retry id starting with '-' would be read
+    // as an option (retries/--all-dead/retry would requeue every dead event); an event key goes
+    // after "--", where it may start with '-' as event ids sometimes do.
+    if (what == "retries" && seg.size() >= 4 && seg[3][0] == '-')
+      return jsonError(Outcome::BadRequest, "'" + seg[3] + "' is not an outbound event id");
     if (what == "status" && seg.size() == 3 && req.method == "GET") return ok(status_());
     if (what == "retries" && seg.size() == 3 && req.method == "GET") {
       std::vector<std::string> args{"list", "--json"};
@@ -65,7 +66,7 @@ class AdminEndpoint final : public http::Endpoint {
     if (what == "retries" && seg.size() == 5 && seg[4] == "retry" && req.method == "POST")
       return command([&](std::ostream& out, std::ostream& err) { return runRetries({"retry", seg[3]}, url_, out, err); }, false, true);
     if (what == "events" && seg.size() == 4 && req.method == "GET")
-      return command([&](std::ostream& out, std::ostream& err) { return runEvents({"show", seg[3], "--json"}, url_, false, out, err); }, false);
+      return command([&](std::ostream& out, std::ostream& err) { return runEvents({"show", "--json", "--", seg[3]}, url_, false, out, err); }, false);
     return jsonError(Outcome::NotFound, "no such admin resource");
   }
 

@@ -174,8 +174,11 @@ int runEvents(const std::vector<std::string>& args, const std::string& database_
               std::ostream& err) {
   bool json = false, color = terminal;
   std::vector<std::string> pos;
+  bool options_done = false;   // after "--", an event id or order reference may start with '-'
   for (const auto& a : args) {
-    if (a == "--json") json = true;
+    if (options_done) pos.push_back(a);
+    else if (a == "--") options_done = true;
+    else if (a == "--json") json = true;
     else if (a == "--no-color") color = false;
     else if (!a.empty() && a[0] == '-') {
       err << "unknown option " << a << "\n";
@@ -183,7 +186,7 @@ int runEvents(const std::vector<std::string>& args, const std::string& database_
     } else pos.push_back(a);
   }
   if (pos.size() != 2 || pos[0] != "show") {
-    err << "usage: capi-reconciler events show EVENT_ID|ORDER_REF [--json] [--no-color] [--config FILE]\n";
+    err << "usage: capi-reconciler events show [--json] [--no-color] [--config FILE] [--] EVENT_ID|ORDER_REF\n";
     return kExitUsage;
   }
   store::PgPool pool(database_url, 1, 30000);

@@ -43,9 +43,15 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
         out = jsonError(Outcome::PayloadTooLarge,
                         "body larger than server.max_body_bytes (" + std::to_string(max_body_) + " bytes)");
         drained = false;
-      } else if (has_body && !readBody(req.stream(), r.body)) {
+      } else if (const auto read = has_body ? readBody(req.stream(), r.body) : BodyRead::Complete;
+                 read == BodyRead::TooLarge) {
         out = jsonError(Outcome::PayloadTooLarge,
                         "body larger than server.max_body_bytes (" + std::to_string(max_body_) + " bytes)");
+        drained = false;
+      } else if (read == BodyRead::Broken) {
+        // The stream failed mid-body (a timeout or broken chunked encoding inside the stream
+        // buffer, which std::istream turns into badbit instead of an exception).
+        out = jsonError(Outcome::BadRequest, "could not read the whole request body");
         drained = false;
       } else if (req.hasContentLength() && static_cast<Poco::Int64>(r.body.size()) < req.getContentLength64()) {
         // The client went away mid-body; what arrived may still parse (a complete JSON event
@@ -85,17 +91,19 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
   }
 
  private:
-  // Reads at most max_body_ bytes; false when the body is longer.
-  bool readBody(std::istream& in, std::string& body) {
+  enum class BodyRead { Complete, TooLarge, Broken };
+
+  // Reads at most max_body_ bytes.
+  BodyRead readBody(std::istream& in, std::string& body) {
     char buf[16384];
     while (in) {
       in.read(buf, sizeof buf);
       const auto n = static_cast<size_t>(in.gcount());
       if (n == 0) break;
-      if (body.size() + n > max_body_) return false;
+      if (body.size() + n > max_body_) return BodyRead::TooLarge;
       body.append(buf, n);
     }
-    return true;
+    return in.bad() ? BodyRead::Broken : BodyRead::Complete;
   }
 
   const Router& router_;

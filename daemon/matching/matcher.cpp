@@ -73,14 +73,14 @@ bool lendsEventId(const store::ClientEventRecord& e, const store::PaymentRecord&
 }
 }  // namespace
 
-int Matcher::resolve(store::MatchTx& tx, const MatchingSettings& s, const store::PaymentRecord& payment,
-                     const store::ClientEventRecord* event, bool matched, TimePoint now,
-                     std::optional<bool> event_id_taken) {
+store::MatchTx::Queued Matcher::resolve(store::MatchTx& tx, const MatchingSettings& s,
+                                        const store::PaymentRecord& payment, const store::ClientEventRecord* event,
+                                        bool matched, TimePoint now, std::optional<bool> event_id_taken) {
   if (!matched && s.drop_unmatched) {
     tx.resolvePayment(payment.id, "dropped", std::nullopt, now);
     spdlog::warn("payment {} {} had no browser event within {} s: dropped (matching.unmatched = drop)",
                  payment.provider, payment.payment_key, s.wait_seconds);
-    return 0;
+    return {};
   }
   PurchaseInputs in;
   in.payment_user_data_json = payment.user_data_json;
@@ -105,54 +105,81 @@ int Matcher::resolve(store::MatchTx& tx, const MatchingSettings& s, const store:
   if (in.event_source_url.empty()) in.event_source_url = s.fallback_event_source_url;
   // An order reference shared by several payments (a client_reference_id that is really a
   // customer id) must not merge distinct orders into one event_id: Meta would drop all but one.
+  auto useOwnId = [&] {
+    in.event_id = payment.payment_key;
+    in.event_time = payment.paid_at;
+    matched = false;
+  };
   if (!event_id_taken) event_id_taken = tx.eventIdTakenByOtherPayment(in.event_id, payment.id, pixelIds(s));
   if (*event_id_taken) {
     spdlog::warn("event_id {} is already used by another payment; payment {} uses its own id", in.event_id,
                  payment.payment_key);
-    in.event_id = payment.payment_key;
-    in.event_time = payment.paid_at;
-    matched = false;
+    useOwnId();
   }
 
-  std::string payload;
-  std::string error;
-  try {
-    payload = buildPurchasePayload(in);
-  } catch (const std::exception& e) {
-    error = std::string("invalid: ") + e.what();
-    payload = "{}";
+  auto rowsFor = [&](const std::vector<std::string>& only) {
+    std::string payload;
+    std::string error;
+    try {
+      payload = buildPurchasePayload(in);
+    } catch (const std::exception& e) {
+      error = std::string("invalid: ") + e.what();
+      payload = "{}";
+    }
+    const bool expired = in.event_time + kMetaMaxEventAge - kExpiryMargin <= now;
+    if (expired && error.empty())
+      error = "expired: event_time is more than 7 days old, Meta would reject it (code 100, subcode 2804003)";
+    std::vector<store::OutboundRecord> rows;
+    for (const auto& pixel : s.pixels) {
+      if (!only.empty() && std::find(only.begin(), only.end(), pixel.pixel_id) == only.end()) continue;
+      store::OutboundRecord o;
+      o.pixel_id = pixel.pixel_id;
+      o.event_name = "Purchase";
+      o.event_id = in.event_id;
+      o.event_time = in.event_time;
+      o.order_ref = payment.order_ref;
+      o.payment_id = payment.id;
+      o.matched = matched;
+      o.payload_json = payload;
+      o.status = !error.empty() ? "dead" : pixel.has_token ? "pending" : "dry_run";
+      o.last_error = error;
+      o.next_attempt_at = now;
+      o.created_at = now;
+      rows.push_back(std::move(o));
+    }
+    return rows;
+  };
+  const std::optional<int64_t> event_row = event != nullptr ? std::optional<int64_t>(event->id) : std::nullopt;
+  auto rows = rowsFor({});
+  auto queued = tx.queueAndResolve(rows, payment.id, matched ? "matched" : "unmatched", event_row, now);
+  if (queued.created < static_cast<int>(rows.size()) && in.event_id != payment.payment_key) {
+    // A payment whose order takes other locks claimed the same event_id between the check above
+    // and the insert (the insert waited for it and then skipped the row). The pixels left
+    // without a row for this payment get it under the payment's own id, or the order is lost.
+    const auto have = tx.pixelsQueuedFor(payment.id);
+    std::vector<std::string> missing;
+    for (const auto& r : rows)
+      if (std::find(have.begin(), have.end(), r.pixel_id) == have.end()) missing.push_back(r.pixel_id);
+    if (!missing.empty()) {
+      spdlog::warn("event_id {} was taken by another payment meanwhile; payment {} uses its own id", in.event_id,
+                   payment.payment_key);
+      useOwnId();
+      const auto again = tx.queueAndResolve(rowsFor(missing), payment.id, "unmatched", event_row, now);
+      queued.created += again.created;
+      queued.pending += again.pending;
+    }
   }
-  const bool expired = in.event_time + kMetaMaxEventAge - kExpiryMargin <= now;
-  if (expired && error.empty())
-    error = "expired: event_time is more than 7 days old, Meta would reject it (code 100, subcode 2804003)";
-
-  std::vector<store::OutboundRecord> rows;
-  for (const auto& pixel : s.pixels) {
-    store::OutboundRecord o;
-    o.pixel_id = pixel.pixel_id;
-    o.event_name = "Purchase";
-    o.event_id = in.event_id;
-    o.event_time = in.event_time;
-    o.order_ref = payment.order_ref;
-    o.payment_id = payment.id;
-    o.matched = matched;
-    o.payload_json = payload;
-    o.status = !error.empty() ? "dead" : pixel.has_token ? "pending" : "dry_run";
-    o.last_error = error;
-    o.next_attempt_at = now;
-    o.created_at = now;
-    rows.push_back(std::move(o));
-  }
-  return tx.queueAndResolve(rows, payment.id, matched ? "matched" : "unmatched",
-                            event != nullptr ? std::optional<int64_t>(event->id) : std::nullopt, now);
+  return queued;
 }
 
 DeliveryResult Matcher::acceptPayment(const webhooks::PaymentFacts& facts, std::string_view raw_body) {
   auto s = settings();
   const TimePoint now = clock_.now();
   DeliveryResult result;
+  store::MatchTx::Queued queued;
   store_.inTransaction([&](store::MatchTx& tx) {
     result = {};
+    queued = {};
     // Concurrent webhooks for one order (checkout.session.completed and payment_intent.succeeded
     // arrive together) serialize on locks that the delivery's insert takes.
     std::vector<std::string> ids = facts.object_ids;
@@ -203,17 +230,17 @@ DeliveryResult Matcher::acceptPayment(const webhooks::PaymentFacts& facts, std::
     result.outcome = DeliveryOutcome::Accepted;
     const auto& event = created.event;
     if (event && lendsEventId(*event, p)) {
-      result.outbound_created = resolve(tx, *s, p, &*event, true, now, created.event_id_taken);
+      queued = resolve(tx, *s, p, &*event, true, now, created.event_id_taken);
       result.detail = "matched browser event " + event->event_id;
     } else if (s->wait_seconds == 0) {
-      result.outbound_created =
-          resolve(tx, *s, p, event ? &*event : nullptr, false, now, created.derived_event_id_taken);
+      queued = resolve(tx, *s, p, event ? &*event : nullptr, false, now, created.derived_event_id_taken);
       result.detail = "no browser Purchase: sent with the derived event_id";
     } else {
       result.detail = "waiting up to " + std::to_string(s->wait_seconds) + " s for the browser event";
     }
+    result.outbound_created = queued.created;
   });
-  if (result.outbound_created > 0 && wake_) wake_();
+  if (queued.pending > 0 && wake_) wake_();
   return result;
 }
 
@@ -227,17 +254,17 @@ int Matcher::onBrowserEvents(const std::vector<store::ClientEventRecord>& events
   auto s = settings();
   const TimePoint now = clock_.now();
   int resolved = 0;
-  int created = 0;
+  int pending = 0;
   store_.inTransaction([&](store::MatchTx& tx) {
-    resolved = created = 0;
+    resolved = pending = 0;
     for (const auto& p : tx.claimWaitingByRefs({refs.begin(), refs.end()}, 100)) {
       auto event = tx.findClientEvent(p.refs, p.browser_event_id);
       if (!event || !lendsEventId(*event, p)) continue;
-      created += resolve(tx, *s, p, &*event, true, now);
+      pending += resolve(tx, *s, p, &*event, true, now).pending;
       ++resolved;
     }
   });
-  if (created > 0 && wake_) wake_();
+  if (pending > 0 && wake_) wake_();
   return resolved;
 }
 
@@ -245,21 +272,21 @@ int Matcher::sweep(int limit) {
   auto s = settings();
   const TimePoint now = clock_.now();
   int resolved = 0;
-  int created = 0;
+  int pending = 0;
   store_.inTransaction([&](store::MatchTx& tx) {
-    resolved = created = 0;
+    resolved = pending = 0;
     for (const auto& p : tx.claimWaiting(limit)) {
       auto event = tx.findClientEvent(p.refs, p.browser_event_id);
       if (event && lendsEventId(*event, p)) {
-        created += resolve(tx, *s, p, &*event, true, now);
+        pending += resolve(tx, *s, p, &*event, true, now).pending;
         ++resolved;
       } else if (p.match_deadline <= now) {
-        created += resolve(tx, *s, p, event ? &*event : nullptr, false, now);
+        pending += resolve(tx, *s, p, event ? &*event : nullptr, false, now).pending;
         ++resolved;
       }
     }
   });
-  if (created > 0 && wake_) wake_();
+  if (pending > 0 && wake_) wake_();
   return resolved;
 }
 

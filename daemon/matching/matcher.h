@@ -6,6 +6,7 @@
 #include "capi/normalize/normalizer.h"
 #include "common/clock.h"
 #include "common/meta_limits.h"
+#include "store/ingest_store.h"
 #include "webhooks/payment.h"
 
 #include <functional>
@@ -15,13 +16,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-namespace capi::store {
-class IngestStore;
-class MatchTx;
-struct PaymentRecord;
-struct ClientEventRecord;
-}  // namespace capi::store
 
 namespace capi::matching {
 
@@ -54,7 +48,8 @@ struct DeliveryResult {
 
 class Matcher {
  public:
-  // wake is called after a commit that created sendable rows (in-process dispatcher wake-up).
+  // wake is called after a commit that created rows to send (in-process dispatcher wake-up and
+  // the NOTIFY for other instances).
   Matcher(store::IngestStore& store, const Clock& clock, MatchingSettings settings, std::function<void()> wake);
 
   // One transaction: delivery row, payment, match, outbound rows. Throws DatabaseUnavailable.
@@ -74,7 +69,7 @@ class Matcher {
   // event: the browser event found for the payment, or null. matched: its event_id and
   // event_time are used (else the derived id and the payment's time, with the event's
   // identifiers such as fbp/fbc still used when it exists).
-  int resolve(store::MatchTx& tx, const MatchingSettings& s, const store::PaymentRecord& payment,
+  store::MatchTx::Queued resolve(store::MatchTx& tx, const MatchingSettings& s, const store::PaymentRecord& payment,
               const store::ClientEventRecord* event, bool matched, TimePoint now,
               std::optional<bool> event_id_taken = std::nullopt);
 

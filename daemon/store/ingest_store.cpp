@@ -169,6 +169,14 @@ void MatchTx::resolvePayment(int64_t id, const std::string& status, std::optiona
       id, status, sql::nullIfEmpty(ce), sql::ts(now));
 }
 
+std::vector<std::string> MatchTx::pixelsQueuedFor(int64_t payment_id) {
+  std::vector<std::string> out;
+  for (const auto& row : sql::prepared(impl_.tx, "pixels_queued_for",
+                                       "SELECT pixel_id FROM outbound_events WHERE payment_id = $1", payment_id))
+    out.push_back(row[0].as<std::string>());
+  return out;
+}
+
 bool MatchTx::eventIdTakenByOtherPayment(const std::string& event_id, int64_t payment_id,
                                          const std::vector<std::string>& pixels) {
   // Meta deduplicates per pixel, so only the pixels this payment goes to matter; the unique
@@ -180,9 +188,9 @@ bool MatchTx::eventIdTakenByOtherPayment(const std::string& event_id, int64_t pa
               .empty();
 }
 
-int MatchTx::queueAndResolve(const std::vector<OutboundRecord>& rows, int64_t payment_id,
-                             const std::string& status, std::optional<int64_t> client_event_id,
-                             TimePoint now) {
+MatchTx::Queued MatchTx::queueAndResolve(const std::vector<OutboundRecord>& rows, int64_t payment_id,
+                                         const std::string& status, std::optional<int64_t> client_event_id,
+                                         TimePoint now) {
   std::vector<std::optional<std::string>> pixel, name, event_id, event_time, order_ref, pid, matched, payload,
       row_status, next_at, error, test_code, created;
   for (const auto& o : rows) {
@@ -216,13 +224,13 @@ int MatchTx::queueAndResolve(const std::vector<OutboundRecord>& rows, int64_t pa
       "  ON CONFLICT DO NOTHING RETURNING status),"
       " r AS (UPDATE payments SET status = $15, client_event_id = $16::bigint,"
       "       resolved_at = to_timestamp($17::float8) WHERE id = $14)"
-      " SELECT count(*) FROM o",
+      " SELECT count(*), count(*) FILTER (WHERE status = 'pending') FROM o",
       sql::arrayLiteral(pixel), sql::arrayLiteral(name), sql::arrayLiteral(event_id), sql::arrayLiteral(event_time),
       sql::arrayLiteral(order_ref), sql::arrayLiteral(pid), sql::arrayLiteral(matched), sql::arrayLiteral(payload),
       sql::arrayLiteral(row_status), sql::arrayLiteral(next_at), sql::arrayLiteral(error),
       sql::arrayLiteral(test_code), sql::arrayLiteral(created), payment_id, status, sql::nullIfEmpty(ce),
       sql::ts(now));
-  return r[0][0].as<int>();
+  return {r[0][0].as<int>(), r[0][1].as<int>()};
 }
 
 std::vector<bool> IngestStore::insertClientEvents(const std::vector<ClientEventRecord>& events) {

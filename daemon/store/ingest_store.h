@@ -59,13 +59,18 @@ class MatchTx {
 
   void resolvePayment(int64_t id, const std::string& status, std::optional<int64_t> client_event_id,
                       TimePoint now);
+  // The pixels that already have an outbound row for this payment.
+  std::vector<std::string> pixelsQueuedFor(int64_t payment_id);
   // True when another payment's outbound Purchase to one of these pixels already uses this event_id.
   bool eventIdTakenByOtherPayment(const std::string& event_id, int64_t payment_id,
                                   const std::vector<std::string>& pixels);
 
+  struct Queued {
+    int created = 0;   // rows inserted: a (pixel, event) or (pixel, payment) that had one is skipped
+    int pending = 0;   // of those, rows a dispatcher will send
+  };
   // Inserts the payment's outbound rows and resolves it (resolvePayment) in one statement.
-  // Returns the rows inserted: a (pixel, event) or (pixel, payment) that had one is skipped.
-  int queueAndResolve(const std::vector<OutboundRecord>& rows, int64_t payment_id, const std::string& status,
+  Queued queueAndResolve(const std::vector<OutboundRecord>& rows, int64_t payment_id, const std::string& status,
                          std::optional<int64_t> client_event_id, TimePoint now);
 
  private:

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 
 namespace capi::store {
 namespace {
@@ -40,7 +41,7 @@ void OutboxListener::stop() {
 void OutboxListener::run() {
   while (running_) {
     try {
-      pqxx::connection c(sql::withConnectTimeout(url_));
+      pqxx::connection c(sql::withNetworkTimeouts(url_));
       Receiver receiver(c, on_notify_);
       // A missed notification costs at most one poll interval; wake once after (re)connecting.
       on_notify_();
@@ -83,6 +84,7 @@ void OutboxAnnouncer::announce() {
 
 void OutboxAnnouncer::run() {
   std::unique_ptr<pqxx::connection> c;
+  std::optional<std::chrono::steady_clock::time_point> last_warning;
   std::unique_lock lock(mu_);
   while (running_) {
     cv_.wait(lock, [&] { return pending_ || !running_; });
@@ -90,11 +92,17 @@ void OutboxAnnouncer::run() {
     pending_ = false;
     lock.unlock();
     try {
-      if (!c || !c->is_open()) c = std::make_unique<pqxx::connection>(sql::withConnectTimeout(url_));
+      if (!c || !c->is_open()) c = std::make_unique<pqxx::connection>(sql::withNetworkTimeouts(url_));
       pqxx::nontransaction tx(*c);
       tx.exec("NOTIFY capi_outbound");
     } catch (const std::exception& e) {
-      spdlog::debug("outbox announcer: {}; other instances find the rows by polling", e.what());
+      // Other instances still find the rows by polling; say so once a minute, not per webhook.
+      const auto t = std::chrono::steady_clock::now();
+      if (!last_warning || t - *last_warning >= std::chrono::minutes(1)) {
+        spdlog::warn("could not NOTIFY other instances of new outbound rows ({}); they will find them by polling",
+                     e.what());
+        last_warning = t;
+      }
       c.reset();
     }
     lock.lock();

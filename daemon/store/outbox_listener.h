@@ -30,8 +30,8 @@ class OutboxListener {
 // NOTIFY capi_outbound from a connection of its own, after the commit, for however many
 // announce() calls arrived meanwhile. (A NOTIFY inside each intake transaction holds a
 // database-wide lock through that commit's WAL flush, so intake commits could not share a flush.)
-// Thread-safe; announce() never blocks. A failed NOTIFY is logged at debug level and dropped:
-// polling covers it, as it covers notifications the listener misses.
+// Thread-safe; announce() never blocks. A failed NOTIFY is dropped with a warning (at most one
+// a minute): polling covers it, as it covers notifications the listener misses.
 class OutboxAnnouncer {
  public:
   explicit OutboxAnnouncer(std::string url);

@@ -5,11 +5,23 @@
 
 namespace capi::store::sql {
 
-std::string withConnectTimeout(const std::string& url) {
-  if (url.find("connect_timeout") != std::string::npos) return url;
+namespace {
+std::string withParameter(const std::string& url, const std::string& key, const std::string& value) {
+  if (url.find(key) != std::string::npos) return url;
   if (url.rfind("postgres://", 0) == 0 || url.rfind("postgresql://", 0) == 0)
-    return url + (url.find('?') == std::string::npos ? "?" : "&") + "connect_timeout=5";
-  return url + (url.empty() ? "" : " ") + "connect_timeout=5";
+    return url + (url.find('?') == std::string::npos ? "?" : "&") + key + "=" + value;
+  return url + (url.empty() ? "" : " ") + key + "=" + value;
+}
+}  // namespace
+
+std::string withConnectTimeout(const std::string& url) { return withParameter(url, "connect_timeout", "5"); }
+
+std::string withNetworkTimeouts(const std::string& url) {
+  std::string out = withConnectTimeout(url);
+  out = withParameter(out, "keepalives_idle", "30");
+  out = withParameter(out, "keepalives_interval", "10");
+  out = withParameter(out, "keepalives_count", "3");
+  return withParameter(out, "tcp_user_timeout", "30000");
 }
 
 std::string ts(TimePoint t) {

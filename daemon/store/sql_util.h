@@ -14,6 +14,10 @@ namespace capi::store::sql {
 // The connection string with connect_timeout=5 unless it sets one: an unreachable server must
 // not hold a thread for the kernel's TCP timeout.
 std::string withConnectTimeout(const std::string& url);
+// withConnectTimeout, plus TCP keepalives and tcp_user_timeout=30000 unless the URL sets them:
+// for the long-lived listener and announcer connections, which must notice a dead peer instead
+// of blocking on it (and a shutdown waiting for them).
+std::string withNetworkTimeouts(const std::string& url);
 
 // A TimePoint as "<unix seconds>.<micros>", for to_timestamp($n::float8).
 std::string ts(TimePoint t);

@@ -396,7 +396,7 @@ std::vector<BadInput> corpus() {
   c.push_back({"admin: retry of an id that is an option", admin("POST", "/admin/api/retries/--all-dead/retry"), {400}});
   c.push_back({"admin: retry of an id that is not a number", admin("POST", "/admin/api/retries/abc/retry"), {400}});
   c.push_back({"admin: retry of an id that does not exist", admin("POST", "/admin/api/retries/987654321/retry"), {404}});
-  c.push_back({"admin: an event key that is an option", admin("GET", "/admin/api/events/--no-color"), {400}});
+  c.push_back({"admin: an event key that looks like an option is only a key", admin("GET", "/admin/api/events/--no-color"), {404}});
   c.push_back({"admin: an event key with invalid UTF-8", admin("GET", "/admin/api/events/\xFF\xFE"), {400, 404}});
   c.push_back({"admin: retry with a body above server.max_body_bytes",
                admin("POST", "/admin/api/retries/1/retry", std::string(kMaxBody + 1, 'x')), {413}});

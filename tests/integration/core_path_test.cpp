@@ -2,11 +2,14 @@
 // verified and matched, exactly one deduplicable Purchase per order and pixel.
 #include "dispatch/dispatcher.h"
 #include "matching/matcher.h"
+#include "support/process.h"
 #include "support/test_daemon.h"
 #include "support/test_env.h"
 #include "webhooks/stripe/stripe_signature.h"
 
 #include <catch2/catch.hpp>
+
+#include <future>
 
 using namespace capi;
 using namespace capi::testing;
@@ -513,6 +516,34 @@ TEST_CASE("a second payment naming the same browser Purchase keeps its own event
                     " WHERE p.payment_key = 'pi_1'") == "browser-evt-1 true");
   CHECK(f.db.scalar("SELECT event_id || ' ' || matched FROM outbound_events o JOIN payments p ON p.id = o.payment_id"
                     " WHERE p.payment_key = 'pi_2'") == "pi_2 false");
+}
+
+TEST_CASE("a payment whose event_id another payment takes while it is being matched keeps its own id and is not lost") {
+  Fixture f;
+  auto cfg = testConfig(f.db);
+  cfg.matching.wait_seconds = 0;
+  TestDaemon d(cfg, f.clock);
+  // Another writer, under other locks, holds an uncommitted Purchase with the event_id this
+  // payment is about to derive from its order reference: the daemon's check cannot see it, its
+  // insert waits for it, and finds it taken once it commits.
+  HeldTransaction other(f.db.url(),
+                        "INSERT INTO outbound_events (pixel_id, event_name, event_id, event_time, matched, payload,"
+                        " status, next_attempt_at, created_at) SELECT pixel_id, 'Purchase', 'ORDER-RACE', now(), false,"
+                        " '{}', 'dry_run', now(), now() FROM (VALUES ('" + cfg.pixels.at(0).pixel_id + "')) AS v(pixel_id)");
+  StripeCheckout sc;
+  sc.client_reference_id = "ORDER-RACE";
+  sc.created = now(f.clock);
+  auto response = std::async(std::launch::async, [&] { return d.postStripe(stripeCheckoutEvent(sc)); });
+  REQUIRE(pollUntil(std::chrono::seconds(20), [&] {
+    return f.db.scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                       " AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO outbound_events%'") == "1";
+  }));
+  other.commit();
+  REQUIRE(response.get().status == 200);
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "2");
+  CHECK(f.db.scalar("SELECT event_id || ' ' || matched FROM outbound_events WHERE payment_id IS NOT NULL") ==
+        "pi_1 false");
+  CHECK(f.db.scalar("SELECT status FROM payments") == "unmatched");
 }
 
 TEST_CASE("a browser event body with a NUL character is refused and nothing is stored") {

@@ -436,7 +436,8 @@ TEST_CASE("while Meta is unreachable the retry queue grows with recorded attempt
   CHECK(graph.requestCount() > 0);
   CHECK(delivered.distinct() == 0);
   const std::string metrics = httpRequest(serve.port, "GET", "/metrics").body;
-  CHECK(metrics.find("capi_queue_depth{status=\"retrying\"}") != std::string::npos);
+  CHECK(metrics.find("capi_queue_depth{status=\"retrying\"} " + std::to_string(2 * kWave) + "\n") !=
+        std::string::npos);
 
   graph.setUnavailable(false);
   REQUIRE(pollUntil(60s, [&] { return count(db, kUnfinished) == 0; }));

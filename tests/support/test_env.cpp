@@ -36,6 +36,21 @@ const std::string& migratedTemplate() {
 
 }  // namespace
 
+struct HeldTransaction::Impl {
+  pqxx::connection connection;
+  pqxx::work tx;
+  explicit Impl(const std::string& url) : connection(url), tx(connection) {}
+};
+
+HeldTransaction::HeldTransaction(const std::string& url, const std::string& sql)
+    : impl_(std::make_unique<Impl>(url)) {
+  impl_->tx.exec(sql);
+}
+
+HeldTransaction::~HeldTransaction() = default;
+
+void HeldTransaction::commit() { impl_->tx.commit(); }
+
 void adminExec(const std::string& sql) {
   pqxx::connection c(adminUrl());
   pqxx::nontransaction tx(c);

@@ -1,6 +1,7 @@
 #pragma once
 // Hermetic test environment: a private database per test (cloned from a migrated template),
 // paths of the built binary and of the migrations.
+#include <memory>
 #include <string>
 
 namespace capi::testing {
@@ -29,6 +30,19 @@ class TestDatabase {
  private:
   std::string name_;
   std::string url_;
+};
+
+// A transaction another client holds open on `url`: runs `sql` at construction and keeps its
+// locks until commit() (or rollback on destruction). For tests of what concurrent writers do.
+class HeldTransaction {
+ public:
+  HeldTransaction(const std::string& url, const std::string& sql);
+  ~HeldTransaction();
+  void commit();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 // Runs SQL on the maintenance database "postgres".
