@@ -21,7 +21,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
+#include <functional>
 #include <istream>
 #include <map>
 #include <mutex>
@@ -45,6 +47,7 @@ struct ConfigOptions {
   std::string graph_url;
   std::string ca_file;
   int lease_seconds = 120;
+  int graph_timeout_ms = 5000;
 };
 
 // Unmatched payments are sent at once (matching.wait_seconds = 0, with the order reference as
@@ -57,7 +60,7 @@ std::string reliabilityConfig(const TestDatabase& db, uint16_t port, const Confi
          "[database]\nurl = " + db.url() + "\nmigrations_dir = " + migrationsDir() + "\npool_size = 8\n"
          "[meta]\npixel_id = " + kPixel + "\naccess_token = " + kToken + "\ngraph_url = " + o.graph_url + "\n" +
          (o.ca_file.empty() ? "" : "ca_file = " + o.ca_file + "\n") +
-         "connect_timeout_ms = 1000\ntimeout_ms = 5000\n"
+         "connect_timeout_ms = 1000\ntimeout_ms = " + std::to_string(o.graph_timeout_ms) + "\n"
          "[stripe]\nwebhook_secret = " + kSecret + "\n"
          "[matching]\nwait_seconds = 0\nunmatched = send\n"
          "[dispatch]\nworkers = 2\npoll_interval_ms = 50\nlease_seconds = " + std::to_string(o.lease_seconds) +
@@ -166,10 +169,32 @@ TEST_CASE("after kill -9 during 5,000 webhooks and a restart, every acknowledged
   TestDatabase db;
   const int64_t created = unixNow();
 
-  // Phase 1: Meta unreachable, so nothing leaves before the kill and every claimed row is
-  // still owned by the dead instance when it goes.
+  // Phase 1: Meta accepts the requests and never answers, so nothing leaves before the kill
+  // and the batches the workers are sending are still leased to the dead instance when it goes.
+  std::mutex hang_mu;
+  std::condition_variable hang_cv;
+  bool release = false;
+  FakeGraphServer hanging;
+  hanging.setResponder([&](const RecordedRequest&) {
+    std::unique_lock lock(hang_mu);
+    hang_cv.wait(lock, [&] { return release; });
+    return std::make_pair(503, std::string("released"));
+  });
+  auto releaseHanging = [&] {
+    {
+      std::lock_guard lock(hang_mu);
+      release = true;
+    }
+    hang_cv.notify_all();
+  };
+  struct ReleaseOnExit {
+    std::function<void()> fn;
+    ~ReleaseOnExit() { fn(); }
+  } release_on_exit{releaseHanging};
   ConfigOptions first_options;
-  first_options.graph_url = "https://127.0.0.1:" + std::to_string(reserveLoopbackPort());
+  first_options.graph_url = hanging.baseUrl();
+  first_options.ca_file = hanging.caFile();
+  first_options.graph_timeout_ms = 120000;
   first_options.lease_seconds = 2;
   auto first = std::make_unique<ServeProcess>(
       [&](uint16_t port) { return reliabilityConfig(db, port, first_options); });
@@ -215,6 +240,10 @@ TEST_CASE("after kill -9 during 5,000 webhooks and a restart, every acknowledged
   // What was acknowledged is committed: its delivery row and its outbound row exist.
   CHECK(count(db, "SELECT count(*) FROM webhook_deliveries") >= static_cast<int64_t>(acked.size()));
   CHECK(count(db, "SELECT count(*) FROM outbound_events WHERE status = 'sent'") == 0);
+  // The second instance must take these over once their lease has expired.
+  CHECK(count(db, "SELECT count(*) FROM outbound_events WHERE lease_owner IS NOT NULL") > 0);
+  CHECK(hanging.requestCount() > 0);
+  releaseHanging();
   const int64_t outbound_before_restart = count(db, "SELECT count(*) FROM outbound_events");
   CHECK(outbound_before_restart >= static_cast<int64_t>(acked.size()));
 
