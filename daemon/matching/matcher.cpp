@@ -275,7 +275,7 @@ int Matcher::sweep(int limit) {
   int pending = 0;
   store_.inTransaction([&](store::MatchTx& tx) {
     resolved = pending = 0;
-    for (const auto& p : tx.claimWaiting(limit)) {
+    for (const auto& p : tx.claimWaiting(limit, now)) {
       auto event = tx.findClientEvent(p.refs, p.browser_event_id);
       if (event && lendsEventId(*event, p)) {
         pending += resolve(tx, *s, p, &*event, true, now).pending;

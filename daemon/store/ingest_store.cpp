@@ -150,12 +150,19 @@ std::vector<PaymentRecord> MatchTx::claimWaitingByRefs(const std::vector<std::st
   return out;
 }
 
-std::vector<PaymentRecord> MatchTx::claimWaiting(int limit) {
+std::vector<PaymentRecord> MatchTx::claimWaiting(int limit, TimePoint now) {
   std::vector<PaymentRecord> out;
-  auto r = sql::prepared(impl_.tx, "claim_waiting", "SELECT " + paymentColumns() +
-                                    " FROM payments WHERE status = 'waiting'"
-                                    " ORDER BY match_deadline, id LIMIT $1 FOR UPDATE SKIP LOCKED",
-                                limit);
+  // One statement, however many payments wait: only those past their deadline or with a browser
+  // event that can lend its event_id (a Purchase, or the one the payment names) come back.
+  auto r = sql::prepared(
+      impl_.tx, "claim_waiting",
+      "SELECT " + paymentColumns() +
+          " FROM payments p WHERE status = 'waiting' AND (match_deadline <= to_timestamp($2::float8) OR EXISTS ("
+          "   SELECT 1 FROM client_events c"
+          "   WHERE (c.event_id = ANY(p.refs) OR c.order_ref = ANY(p.refs) OR c.event_id = p.browser_event_id)"
+          "     AND (c.event_name = 'Purchase' OR c.event_id = p.browser_event_id)))"
+          " ORDER BY match_deadline, id LIMIT $1 FOR UPDATE SKIP LOCKED",
+      limit, sql::ts(now));
   for (const auto& row : r) out.push_back(toPayment(row));
   return out;
 }

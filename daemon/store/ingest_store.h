@@ -54,8 +54,9 @@ class MatchTx {
 
   // Waiting payments whose references include any of refs (locked, skipping locked rows).
   std::vector<PaymentRecord> claimWaitingByRefs(const std::vector<std::string>& refs, int limit);
-  // Waiting payments, oldest deadline first (locked, skipping locked rows).
-  std::vector<PaymentRecord> claimWaiting(int limit);
+  // Waiting payments that can be resolved now: past their deadline at `now`, or with a browser
+  // event that lends its event_id. Oldest deadline first, locked, skipping locked rows.
+  std::vector<PaymentRecord> claimWaiting(int limit, TimePoint now);
 
   void resolvePayment(int64_t id, const std::string& status, std::optional<int64_t> client_event_id,
                       TimePoint now);

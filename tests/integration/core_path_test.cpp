@@ -546,6 +546,35 @@ TEST_CASE("a payment whose event_id another payment takes while it is being matc
   CHECK(f.db.scalar("SELECT status FROM payments") == "unmatched");
 }
 
+TEST_CASE("the sweep resolves a waiting payment whose browser Purchase was stored alongside it, and only that one") {
+  Fixture f;
+  TestDaemon d(testConfig(f.db), f.clock);
+  StripeCheckout a;
+  a.created = now(f.clock);
+  StripeCheckout b = a;
+  b.event_id = "evt_2";
+  b.session_id = "cs_test_2";
+  b.payment_intent = "pi_2";
+  b.client_reference_id = "ORDER-2";
+  REQUIRE(d.postStripe(stripeCheckoutEvent(a)).status == 200);
+  REQUIRE(d.postStripe(stripeCheckoutEvent(b)).status == 200);
+  // Committed while each webhook's transaction could not see it, as when both arrive at once:
+  // nothing resolved the payments on the way in. ORDER-2 only has a non-Purchase event.
+  f.db.exec("INSERT INTO client_events (event_id, event_name, event_time, order_ref, received_at) VALUES"
+            " ('race-purchase', 'Purchase', now() - interval '5 seconds', 'ORDER-1', now()),"
+            " ('race-checkout', 'InitiateCheckout', now() - interval '5 seconds', 'ORDER-2', now())");
+  REQUIRE(f.db.scalar("SELECT count(*) FROM payments WHERE status = 'waiting'") == "2");
+  f.clock.advance(std::chrono::seconds(1));
+  d->maintenance();
+  CHECK(f.db.scalar("SELECT status FROM payments WHERE payment_key = 'pi_1'") == "matched");
+  CHECK(f.db.scalar("SELECT event_id FROM outbound_events") == "race-purchase");
+  CHECK(f.db.scalar("SELECT status FROM payments WHERE payment_key = 'pi_2'") == "waiting");
+  f.clock.advance(std::chrono::seconds(600));
+  d->maintenance();
+  CHECK(f.db.scalar("SELECT status FROM payments WHERE payment_key = 'pi_2'") == "unmatched");
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "2");
+}
+
 TEST_CASE("a browser event body with a NUL character is refused and nothing is stored") {
   Fixture f;
   TestDaemon d(testConfig(f.db), f.clock);
