@@ -276,24 +276,43 @@ void IngestStore::inTransaction(const std::function<void(MatchTx&)>& fn) {
   });
 }
 
-int64_t IngestStore::purge(TimePoint raw_before, TimePoint rows_before) {
-  return pool_.with([&](pqxx::connection_base& c) {
-    pqxx::work tx(c);
-    auto raw = tx.exec_params(
-        "UPDATE webhook_deliveries SET raw_payload = NULL"
-        " WHERE raw_payload IS NOT NULL AND received_at < to_timestamp($1::float8)",
-        sql::ts(raw_before));
-    const std::string cutoff = sql::ts(rows_before);
-    tx.exec_params("DELETE FROM outbound_events WHERE created_at < to_timestamp($1::float8)"
-                   " AND status IN ('sent', 'dead', 'dry_run')", cutoff);
-    tx.exec_params("DELETE FROM webhook_deliveries WHERE received_at < to_timestamp($1::float8)", cutoff);
-    tx.exec_params("DELETE FROM payments p WHERE created_at < to_timestamp($1::float8) AND status <> 'waiting'"
-                   " AND NOT EXISTS (SELECT 1 FROM outbound_events o WHERE o.payment_id = p.id)", cutoff);
-    tx.exec_params("DELETE FROM client_events c WHERE received_at < to_timestamp($1::float8)"
-                   " AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.client_event_id = c.id)", cutoff);
-    tx.commit();
-    return static_cast<int64_t>(raw.affected_rows());
-  });
+int64_t IngestStore::purge(TimePoint raw_before, TimePoint rows_before, int batch) {
+  // Each statement touches at most `batch` rows and commits: a first purge after months, or
+  // after downtime, never holds locks or one huge transaction on the live tables. Every step is
+  // idempotent, so an interrupted purge simply continues at the next run.
+  auto inBatches = [&](const std::string& sql, const std::string& cutoff) {
+    int64_t total = 0;
+    for (;;) {
+      const auto n = pool_.with([&](pqxx::connection_base& c) {
+        pqxx::work tx(c);
+        const auto r = tx.exec_params(sql, cutoff, batch);
+        tx.commit();
+        return static_cast<int64_t>(r.affected_rows());
+      });
+      total += n;
+      if (n < batch) return total;
+    }
+  };
+  const int64_t raw = inBatches(
+      "UPDATE webhook_deliveries SET raw_payload = NULL WHERE id IN (SELECT id FROM webhook_deliveries"
+      " WHERE raw_payload IS NOT NULL AND received_at < to_timestamp($1::float8) LIMIT $2)",
+      sql::ts(raw_before));
+  const std::string cutoff = sql::ts(rows_before);
+  inBatches("DELETE FROM outbound_events WHERE id IN (SELECT id FROM outbound_events"
+            " WHERE created_at < to_timestamp($1::float8) AND status IN ('sent', 'dead', 'dry_run') LIMIT $2)",
+            cutoff);
+  inBatches("DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries"
+            " WHERE received_at < to_timestamp($1::float8) LIMIT $2)",
+            cutoff);
+  inBatches("DELETE FROM payments WHERE id IN (SELECT id FROM payments p WHERE created_at < to_timestamp($1::float8)"
+            " AND status <> 'waiting' AND NOT EXISTS (SELECT 1 FROM outbound_events o WHERE o.payment_id = p.id)"
+            " LIMIT $2)",
+            cutoff);
+  inBatches("DELETE FROM client_events WHERE id IN (SELECT id FROM client_events c"
+            " WHERE received_at < to_timestamp($1::float8)"
+            " AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.client_event_id = c.id) LIMIT $2)",
+            cutoff);
+  return raw;
 }
 
 }  // namespace capi::store

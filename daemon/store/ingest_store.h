@@ -91,8 +91,8 @@ class IngestStore {
   void inTransaction(const std::function<void(MatchTx&)>& fn);
 
   // Deletes raw webhook bodies older than raw_before and hashed rows older than rows_before.
-  // Returns the number of raw bodies purged.
-  int64_t purge(TimePoint raw_before, TimePoint rows_before);
+  // Returns the number of raw bodies purged. Works through at most `batch` rows per transaction.
+  int64_t purge(TimePoint raw_before, TimePoint rows_before, int batch = 5000);
 
  private:
   PgPool& pool_;

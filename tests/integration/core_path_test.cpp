@@ -2,6 +2,8 @@
 // verified and matched, exactly one deduplicable Purchase per order and pixel.
 #include "dispatch/dispatcher.h"
 #include "matching/matcher.h"
+#include "store/ingest_store.h"
+#include "store/pg_pool.h"
 #include "support/process.h"
 #include "support/test_daemon.h"
 #include "support/test_env.h"
@@ -385,6 +387,39 @@ TEST_CASE("raw webhook bodies are purged after retention.raw_payload_days, finis
   CHECK(f.db.scalar("SELECT count(*) FROM webhook_deliveries") == "0");
   CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "0");
   CHECK(f.db.scalar("SELECT count(*) FROM payments") == "0");
+}
+
+TEST_CASE("retention purges in batches and removes everything past the cutoff, however many rows") {
+  Fixture f;
+  auto cfg = testConfig(f.db);
+  cfg.matching.wait_seconds = 0;
+  TestDaemon d(cfg, f.clock);
+  for (int i = 1; i <= 5; ++i) {
+    StripeCheckout sc;
+    sc.event_id = "evt_p" + std::to_string(i);
+    sc.session_id = "cs_p" + std::to_string(i);
+    sc.payment_intent = "pi_p" + std::to_string(i);
+    sc.client_reference_id = "ORDER-P" + std::to_string(i);
+    sc.created = now(f.clock);
+    REQUIRE(d.postStripe(stripeCheckoutEvent(sc)).status == 200);
+  }
+  BrowserEvent unmatched;   // no payment refers to it
+  unmatched.order_ref = "ORDER-NONE";
+  unmatched.event_time = now(f.clock) - 5;
+  REQUIRE(d.post("/v1/events", browserEventJson(unmatched)).status == 202);
+  REQUIRE(f.db.scalar("SELECT count(*) FROM outbound_events") == "5");
+
+  store::PgPool pool(f.db.url(), 1, 0);
+  store::IngestStore ingest(pool);
+  const auto later = f.clock.now() + std::chrono::hours(1);
+  CHECK(ingest.purge(later, f.clock.now() - std::chrono::hours(1), 2) == 5);   // raw bodies only
+  CHECK(f.db.scalar("SELECT count(*) FROM webhook_deliveries WHERE raw_payload IS NOT NULL") == "0");
+  CHECK(f.db.scalar("SELECT count(*) FROM webhook_deliveries") == "5");
+  ingest.purge(later, later, 2);
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "0");
+  CHECK(f.db.scalar("SELECT count(*) FROM webhook_deliveries") == "0");
+  CHECK(f.db.scalar("SELECT count(*) FROM payments") == "0");
+  CHECK(f.db.scalar("SELECT count(*) FROM client_events") == "0");
 }
 
 TEST_CASE("amounts are converted by each currency's own exponent") {
