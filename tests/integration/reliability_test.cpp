@@ -479,4 +479,8 @@ TEST_CASE("while Meta is unreachable the retry queue grows with recorded attempt
     CHECK(counts.count(orderRef(prefix, i)) == 1);
   }
   CHECK(count(db, "SELECT count(*) FROM send_attempts WHERE error_class = 'ok'") == 2 * kWave);
+  const std::string drained_metrics = httpRequest(serve.port, "GET", "/metrics").body;
+  CHECK(drained_metrics.find("capi_queue_depth{status=\"sent\"} " + std::to_string(2 * kWave) + "\n") !=
+        std::string::npos);
+  CHECK(drained_metrics.find("capi_queue_depth{status=\"retrying\"} 0\n") != std::string::npos);
 }
