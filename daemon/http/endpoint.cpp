@@ -1,8 +1,9 @@
 #include "http/endpoint.h"
 
+#include "common/json_text.h"
+
 #include <algorithm>
 #include <cctype>
-#include <cstdio>
 #include <strings.h>
 
 namespace capi::http {
@@ -32,67 +33,6 @@ bool CaseInsensitiveLess::operator()(const std::string& a, const std::string& b)
 std::string Request::header(const std::string& name) const {
   auto it = headers.find(name);
   return it == headers.end() ? std::string() : it->second;
-}
-
-namespace {
-// Length of the well-formed UTF-8 sequence (RFC 3629: no overlongs, no surrogates, nothing above
-// U+10FFFF) that starts at s[i], or 0 when none does.
-size_t utf8SequenceLength(const std::string& s, size_t i) {
-  const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char lead = byte(i);
-  size_t n = 0;
-  unsigned char low = 0x80, high = 0xBF;   // range of the second byte
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    n = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    n = 3;
-    if (lead == 0xE0) low = 0xA0;    // overlong
-    if (lead == 0xED) high = 0x9F;   // UTF-16 surrogates
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    n = 4;
-    if (lead == 0xF0) low = 0x90;    // overlong
-    if (lead == 0xF4) high = 0x8F;   // above U+10FFFF
-  }
-  if (n == 0 || i + n > s.size() || byte(i + 1) < low || byte(i + 1) > high) return 0;
-  for (size_t k = 2; k < n; ++k)
-    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
-  return n;
-}
-}  // namespace
-
-std::string jsonQuote(const std::string& s) {
-  std::string out = "\"";
-  for (size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x80) {
-      // JSON text is UTF-8 (RFC 8259); a request's stray bytes, echoed back in a message, must
-      // not make the whole answer unreadable.
-      const size_t n = utf8SequenceLength(s, i);
-      if (n == 0) {
-        out += "\\ufffd";
-      } else {
-        out.append(s, i, n);
-        i += n - 1;
-      }
-      continue;
-    }
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
 }
 
 Response jsonError(Outcome o, const std::string& message) {

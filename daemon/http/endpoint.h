@@ -2,6 +2,8 @@
 // The seam between the network and the daemon's logic: handlers receive a fully read Request
 // and return a Response carrying an Outcome. toHttpStatus() is the one place outcomes become
 // HTTP status codes. Nothing here includes Poco.
+#include "common/json_text.h"
+
 #include <map>
 #include <memory>
 #include <string>
@@ -49,8 +51,8 @@ struct Response {
 
 // {"error": message} with the outcome.
 Response jsonError(Outcome o, const std::string& message);
-// Escapes a string for inclusion in a JSON document (quotes included).
-std::string jsonQuote(const std::string& s);
+// JSON string literal, quotes included (see common/json_text.h).
+using ::capi::jsonQuote;
 
 // Thread safety: handle() is called concurrently from HTTP worker threads.
 class Endpoint {

@@ -1,5 +1,7 @@
 #include "support/fake_graph_server.h"
 
+#include "common/json_text.h"
+
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
@@ -17,7 +19,6 @@
 #include <Poco/ThreadPool.h>
 
 #include <condition_variable>
-#include <cstdio>
 #include <deque>
 #include <exception>
 #include <mutex>
@@ -30,28 +31,6 @@ namespace {
 // Enough workers that every keep-alive connection of several concurrent clients holds its own
 // thread; a connection waiting for a free worker would look like a Graph timeout.
 constexpr int kMaxWorkers = 64;
-
-std::string jsonString(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
 
 std::pair<int, std::string> defaultAnswer(const RecordedRequest& request) {
   try {
@@ -258,19 +237,19 @@ size_t FakeGraphServer::connectionCount() const {
 
 std::string FakeGraphServer::successBody(int events_received, const std::string& fbtrace_id) {
   return "{\"events_received\":" + std::to_string(events_received) + ",\"messages\":[],\"fbtrace_id\":" +
-         jsonString(fbtrace_id) + "}";
+         capi::jsonQuote(fbtrace_id) + "}";
 }
 
 std::string FakeGraphServer::errorBody(int code, int subcode, const std::string& message,
                                        const std::string& user_title, const std::string& user_msg,
                                        bool is_transient, const std::string& type, const std::string& fbtrace_id) {
-  std::string out = "{\"error\":{\"message\":" + jsonString(message) + ",\"type\":" + jsonString(type) +
+  std::string out = "{\"error\":{\"message\":" + capi::jsonQuote(message) + ",\"type\":" + capi::jsonQuote(type) +
                     ",\"code\":" + std::to_string(code);
   if (subcode != 0) out += ",\"error_subcode\":" + std::to_string(subcode);
   out += std::string(",\"is_transient\":") + (is_transient ? "true" : "false");
-  if (!user_title.empty()) out += ",\"error_user_title\":" + jsonString(user_title);
-  if (!user_msg.empty()) out += ",\"error_user_msg\":" + jsonString(user_msg);
-  out += ",\"fbtrace_id\":" + jsonString(fbtrace_id) + "}}";
+  if (!user_title.empty()) out += ",\"error_user_title\":" + capi::jsonQuote(user_title);
+  if (!user_msg.empty()) out += ",\"error_user_msg\":" + capi::jsonQuote(user_msg);
+  out += ",\"fbtrace_id\":" + capi::jsonQuote(fbtrace_id) + "}}";
   return out;
 }
 

@@ -2,8 +2,7 @@
 
 #include "capi/normalize/normalizer.h"
 #include "capi/normalize/phone.h"
-
-#include <unicode/utf8.h>
+#include "common/json_text.h"
 
 #include <cstdio>
 #include <istream>
@@ -102,38 +101,6 @@ ParsedArgs parseArgs(const std::vector<std::string>& args) {
   return parsed;
 }
 
-// JSON string literal. Invalid UTF-8 (input is whatever the user piped in) becomes U+FFFD so
-// every line stays parseable.
-std::string jsonString(std::string_view s) {
-  std::string out = "\"";
-  const auto* p = reinterpret_cast<const uint8_t*>(s.data());
-  const auto n = static_cast<int32_t>(s.size());
-  for (int32_t i = 0; i < n;) {
-    const int32_t start = i;
-    UChar32 c;
-    U8_NEXT(p, i, n, c);
-    if (c < 0) {
-      out += "\\ufffd";
-    } else if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-      out += buf;
-    } else {
-      out.append(s.substr(static_cast<size_t>(start), static_cast<size_t>(i - start)));
-    }
-  }
-  out += '"';
-  return out;
-}
 
 // Returns whether the value was accepted.
 bool report(const Request& r, const Options& options, const std::string& input, std::ostream& out,
@@ -141,12 +108,12 @@ bool report(const Request& r, const Options& options, const std::string& input, 
   const Result result = normalize(r.field, input, options);
   const std::string_view field = fieldName(r.field);
   if (r.json) {
-    out << "{\"field\":" << jsonString(field) << ",\"input\":" << jsonString(input);
+    out << "{\"field\":" << jsonQuote(field) << ",\"input\":" << jsonQuote(input);
     if (result.ok)
-      out << ",\"normalized\":" << jsonString(result.normalized)
-          << ",\"sha256\":" << jsonString(result.sha256) << "}\n";
+      out << ",\"normalized\":" << jsonQuote(result.normalized)
+          << ",\"sha256\":" << jsonQuote(result.sha256) << "}\n";
     else
-      out << ",\"error\":" << jsonString(result.error) << "}\n";
+      out << ",\"error\":" << jsonQuote(result.error) << "}\n";
   } else if (result.ok) {
     out << field << "  " << input << " -> " << result.normalized << "  "
         << (result.prehashed ? "(already SHA-256, passed through)" : result.sha256) << "\n";
