@@ -13,6 +13,8 @@
 #include "dispatch/dispatcher.h"
 #include "http/server.h"
 #include "matching/matcher.h"
+#include "webhooks/stripe/stripe_event_parser.h"
+#include "store/delivery_inbox.h"
 #include "store/ingest_store.h"
 #include "store/migrator.h"
 #include "store/outbound_store.h"
@@ -107,6 +109,7 @@ struct Daemon::Impl {
   Metrics metrics;
   store::PgPool pool;
   store::IngestStore ingest;
+  store::DeliveryInbox inbox;
   store::OutboundStore outbound;
   std::unique_ptr<graph::GraphApi> graph;
   std::unique_ptr<dispatch::Dispatcher> dispatcher;
@@ -123,6 +126,10 @@ struct Daemon::Impl {
   std::condition_variable maint_cv;
   bool stopping = false;
   std::thread maint_thread;
+  std::condition_variable intake_cv;   // with maint_mu
+  bool intake_wake = false;
+  std::thread intake_thread;
+  TimePoint last_intake_warning{};
   TimePoint last_purge{};
   TimePoint last_maintenance_warning{};
 
@@ -130,7 +137,7 @@ struct Daemon::Impl {
       : config(std::move(c)), clock(d.clock ? d.clock : &systemClock()),
         instance_id(d.instance_id.empty() ? defaultInstanceId() : d.instance_id), background(d.background),
         pool(config.database.url, config.database.pool_size, config.database.statement_timeout_ms),
-        ingest(pool), outbound(pool), graph(std::move(d.graph)) {}
+        ingest(pool), inbox(ingest), outbound(pool), graph(std::move(d.graph)) {}
 };
 
 Daemon::Daemon(config::Config config, Dependencies deps) : impl_(std::make_unique<Impl>(std::move(config), std::move(deps))) {
@@ -149,11 +156,27 @@ Daemon::Daemon(config::Config config, Dependencies deps) : impl_(std::make_uniqu
   i.dispatcher = std::make_unique<dispatch::Dispatcher>(i.outbound, *i.graph, *i.clock, i.metrics,
                                                         dispatchSettings(c), i.instance_id);
   i.announcer = std::make_unique<store::OutboxAnnouncer>(c.database.url);
-  i.matcher = std::make_unique<matching::Matcher>(i.ingest, *i.clock, matchingSettings(c),
+  i.events_options = std::make_shared<Reloadable<EventsEndpointOptions>>(eventsOptions(c));
+  i.stripe_options = std::make_shared<Reloadable<StripeEndpointOptions>>(stripeOptions(c));
+  // The matching worker reads each stored body again, with the settings of the moment.
+  auto parser = [o = i.stripe_options](const std::string& provider, const std::string& raw) {
+    if (provider == "stripe") return webhooks::stripe::parseStripeEvent(raw, o->get()->paid_event_types);
+    webhooks::ParseResult unknown;
+    unknown.error = "no parser for provider " + provider;
+    return unknown;
+  };
+  i.matcher = std::make_unique<matching::Matcher>(i.ingest, *i.clock, matchingSettings(c), parser,
                                                   [d = i.dispatcher.get(), a = i.announcer.get()] {
                                                     d->wake();
                                                     a->announce();
                                                   });
+
+  i.metrics.describe("capi_webhook_deliveries_matched_total", "counter",
+                     "Webhook deliveries the matching worker processed, by outcome.");
+  i.metrics.describe("capi_webhooks_awaiting_match", "gauge",
+                     "Webhook deliveries acknowledged and not yet matched (status received).");
+  i.metrics.describe("capi_oldest_awaiting_match_age_seconds", "gauge",
+                     "Age of the oldest webhook delivery not yet matched.");
 
   i.metrics.describe("capi_queue_depth", "gauge", "Outbound events by status.");
   i.metrics.describe("capi_oldest_pending_event_age_seconds", "gauge", "Age of the oldest unsent event.");
@@ -166,6 +189,9 @@ Daemon::Daemon(config::Config config, Dependencies deps) : impl_(std::make_uniqu
       m.set("capi_queue_depth", {{"status", st}}, it == s.by_status.end() ? 0 : static_cast<double>(it->second));
     }
     m.set("capi_oldest_pending_event_age_seconds", {}, s.oldest_pending_age_seconds.value_or(0));
+    const auto backlog = i.ingest.receivedBacklog(i.clock->now());
+    m.set("capi_webhooks_awaiting_match", {}, static_cast<double>(backlog.received));
+    m.set("capi_oldest_awaiting_match_age_seconds", {}, backlog.oldest_age_seconds.value_or(0));
     // The database is the truth: another instance may have paused or resumed a pixel.
     std::set<std::string> paused;
     for (const auto& p : i.outbound.pausedPixels()) paused.insert(p.pixel_id);
@@ -173,15 +199,12 @@ Daemon::Daemon(config::Config config, Dependencies deps) : impl_(std::make_uniqu
     for (const auto& p : paused) m.set("capi_pixel_paused", {{"pixel", p}}, 1);
   });
 
-  i.events_options = std::make_shared<Reloadable<EventsEndpointOptions>>(eventsOptions(c));
-  i.stripe_options = std::make_shared<Reloadable<StripeEndpointOptions>>(stripeOptions(c));
   auto events = makeEventsEndpoint(i.events_options, i.ingest, *i.matcher, *i.clock, i.metrics);
   i.router.add("POST", "/v1/events", events);
   i.router.add("OPTIONS", "/v1/events", events);
   if (!c.stripe.webhook_secrets.empty()) {
     i.router.add("POST", "/webhooks/stripe",
-                 makeStripeEndpoint(i.stripe_options,
-                                    *i.matcher, *i.clock, i.metrics));
+                 makeStripeEndpoint(i.stripe_options, i.inbox, [this] { wakeIntake(); }, *i.clock, i.metrics));
   }
   i.router.add("GET", "/healthz", makeHealthEndpoint());
   i.router.add("GET", "/readyz", makeReadyEndpoint([this] { return notReadyReason(); }));
@@ -247,6 +270,19 @@ void Daemon::start() {
   i.listener = std::make_unique<store::OutboxListener>(i.config.database.url, [d = i.dispatcher.get()] { d->wake(); });
   i.listener->start();
   i.announcer->start();
+  i.intake_thread = std::thread([this] {
+    auto& i = *impl_;
+    std::unique_lock lock(i.maint_mu);
+    while (!i.stopping) {
+      lock.unlock();
+      matchReceived();
+      lock.lock();
+      // Deliveries stored by this instance wake it; a 1 s poll takes those of other instances
+      // and those left by a crash.
+      i.intake_cv.wait_for(lock, std::chrono::seconds(1), [&] { return i.stopping || i.intake_wake; });
+      i.intake_wake = false;
+    }
+  });
   i.maint_thread = std::thread([this] {
     auto& i = *impl_;
     std::unique_lock lock(i.maint_mu);
@@ -267,11 +303,51 @@ void Daemon::stop() {
     i.stopping = true;
   }
   i.maint_cv.notify_all();
+  i.intake_cv.notify_all();
   i.server->stop();
   if (i.maint_thread.joinable()) i.maint_thread.join();
+  if (i.intake_thread.joinable()) i.intake_thread.join();
   if (i.listener) i.listener->stop();
   i.announcer->stop();
   i.dispatcher->stop();
+}
+
+void Daemon::wakeIntake() {
+  auto& i = *impl_;
+  {
+    std::lock_guard lock(i.maint_mu);
+    i.intake_wake = true;
+  }
+  i.intake_cv.notify_one();
+}
+
+int Daemon::matchReceived() {
+  auto& i = *impl_;
+  constexpr int kBatch = 200;
+  int total = 0;
+  try {
+    for (;;) {
+      const auto c = i.matcher->matchReceived(kBatch);
+      auto count = [&](const char* outcome, int n) {
+        if (n > 0) i.metrics.increment("capi_webhook_deliveries_matched_total", {{"outcome", outcome}}, n);
+      };
+      count("accepted", c.accepted);
+      count("duplicate_order", c.duplicate_order);
+      count("ignored", c.ignored);
+      count("failed", c.failed);
+      total += c.total();
+      if (c.total() < kBatch) break;
+    }
+  } catch (const std::exception& e) {
+    // The deliveries stay 'received' and are taken at the next round; say so once a minute.
+    const TimePoint now = i.clock->now();
+    std::lock_guard lock(i.maint_mu);
+    if (now - i.last_intake_warning >= std::chrono::minutes(1)) {
+      spdlog::warn("matching stored webhooks failed, retrying: {}", e.what());
+      i.last_intake_warning = now;
+    }
+  }
+  return total;
 }
 
 void Daemon::maintenance() {

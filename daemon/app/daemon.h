@@ -50,6 +50,10 @@ class Daemon {
   std::string notReadyReason();
   // One sweep of waiting payments and (hourly) retention purge; run by the background thread.
   void maintenance();
+  // Matches every stored webhook delivery not yet matched (status received), in batches; run
+  // by the background intake thread whenever a webhook is stored, and every second. Returns the
+  // number of deliveries processed; failures are logged and left for the next round.
+  int matchReceived();
 
   matching::Matcher& matcher();
   dispatch::Dispatcher& dispatcher();
@@ -57,6 +61,8 @@ class Daemon {
   Metrics& metrics();
 
  private:
+  void wakeIntake();
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -3,6 +3,7 @@
 #include "common/crypto.h"
 #include "common/metrics.h"
 #include "matching/matcher.h"
+#include "store/delivery_inbox.h"
 #include "store/ingest_store.h"
 #include "store/pg_pool.h"
 #include "webhooks/stripe/stripe_event_parser.h"
@@ -135,9 +136,9 @@ class EventsEndpoint final : public http::Endpoint {
 
 class StripeEndpoint final : public http::Endpoint {
  public:
-  StripeEndpoint(std::shared_ptr<const Reloadable<StripeEndpointOptions>> o, matching::Matcher& matcher,
-                 const Clock& clock, Metrics& metrics)
-      : options_(std::move(o)), matcher_(matcher), clock_(clock), metrics_(metrics) {
+  StripeEndpoint(std::shared_ptr<const Reloadable<StripeEndpointOptions>> o, store::DeliveryInbox& inbox,
+                 std::function<void()> stored, const Clock& clock, Metrics& metrics)
+      : options_(std::move(o)), inbox_(inbox), stored_(std::move(stored)), clock_(clock), metrics_(metrics) {
     metrics_.describe("capi_webhooks_total", "counter", "Webhook deliveries, by provider and outcome.");
   }
 
@@ -151,27 +152,51 @@ class StripeEndpoint final : public http::Endpoint {
       spdlog::warn("stripe webhook refused from {}: {}", req.peer_ip, webhooks::stripe::describe(sig));
       return jsonError(Outcome::BadRequest, webhooks::stripe::describe(sig));
     }
+    // Read now, so a body matching cannot use is refused while Stripe still listens; the
+    // matching worker reads the stored body again.
     auto parsed = webhooks::stripe::parseStripeEvent(req.body, options->paid_event_types);
     if (parsed.status != webhooks::ParseStatus::Ok) {
       count("malformed");
       spdlog::warn("stripe webhook malformed: {}", parsed.error);
       return jsonError(Outcome::BadRequest, "malformed event: " + parsed.error);
     }
+    const auto& f = parsed.facts;
+    store::DeliveryRecord d;
+    d.provider = f.provider;
+    d.delivery_id = f.delivery_id;
+    d.event_type = f.event_type;
+    d.order_ref = f.order_ref;
+    d.status = f.paid ? "received" : "ignored";
+    d.status_reason = f.ignore_reason;
+    d.livemode = f.livemode;
+    d.raw_body = req.body;
+    d.received_at = clock_.now();
+    bool inserted = false;
     try {
-      auto result = matcher_.acceptPayment(parsed.facts, req.body);
-      count(matching::toString(result.outcome));
-      spdlog::info("stripe {} {}: {} ({})", parsed.facts.event_type, parsed.facts.delivery_id,
-                   matching::toString(result.outcome), result.detail);
-      Response r;
-      r.body = "{\"status\":" + jsonQuote(matching::toString(result.outcome)) +
-               ",\"detail\":" + jsonQuote(result.detail) + "}";
-      return r;
+      inserted = inbox_.store(d);
     } catch (const store::DatabaseUnavailable& e) {
       count("unavailable");
-      spdlog::error("stripe webhook {} not stored, answering 503 so Stripe retries: {}",
-                    parsed.facts.delivery_id, e.what());
+      spdlog::error("stripe webhook {} not stored, answering 503 so Stripe retries: {}", f.delivery_id, e.what());
       return jsonError(Outcome::ServiceUnavailable, "database unavailable; retry later");
     }
+    std::string status;
+    std::string detail;
+    if (!inserted) {
+      status = "duplicate";
+      detail = "delivery " + f.delivery_id + " was already received";
+    } else if (!f.paid) {
+      status = "ignored";
+      detail = f.ignore_reason;
+    } else {
+      status = "stored";
+      detail = "delivery " + f.delivery_id + " stored; matching follows";
+      if (stored_) stored_();
+    }
+    count(status);
+    spdlog::info("stripe {} {}: {}", f.event_type, f.delivery_id, status);
+    Response r;
+    r.body = "{\"status\":" + jsonQuote(status) + ",\"detail\":" + jsonQuote(detail) + "}";
+    return r;
   }
 
  private:
@@ -180,7 +205,8 @@ class StripeEndpoint final : public http::Endpoint {
   }
 
   std::shared_ptr<const Reloadable<StripeEndpointOptions>> options_;
-  matching::Matcher& matcher_;
+  store::DeliveryInbox& inbox_;
+  std::function<void()> stored_;
   const Clock& clock_;
   Metrics& metrics_;
 };
@@ -204,9 +230,9 @@ std::shared_ptr<http::Endpoint> makeEventsEndpoint(std::shared_ptr<const Reloada
 }
 
 std::shared_ptr<http::Endpoint> makeStripeEndpoint(std::shared_ptr<const Reloadable<StripeEndpointOptions>> options,
-                                                   matching::Matcher& matcher,
+                                                   store::DeliveryInbox& inbox, std::function<void()> stored,
                                                    const Clock& clock, Metrics& metrics) {
-  return std::make_shared<StripeEndpoint>(std::move(options), matcher, clock, metrics);
+  return std::make_shared<StripeEndpoint>(std::move(options), inbox, std::move(stored), clock, metrics);
 }
 
 std::shared_ptr<http::Endpoint> makeHealthEndpoint() {

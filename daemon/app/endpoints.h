@@ -14,6 +14,7 @@ class Clock;
 class Metrics;
 }  // namespace capi
 namespace capi::store {
+class DeliveryInbox;
 class IngestStore;
 class PgPool;
 }  // namespace capi::store
@@ -67,10 +68,11 @@ struct StripeEndpointOptions {
   std::vector<std::string> paid_event_types;
 };
 
-// POST /webhooks/stripe.
+// POST /webhooks/stripe: verify, read, store the delivery (200 once it is committed), then
+// call stored() so the matching worker takes it.
 // REQUIRES: options' secrets are never empty.
 std::shared_ptr<http::Endpoint> makeStripeEndpoint(std::shared_ptr<const Reloadable<StripeEndpointOptions>> options,
-                                                   matching::Matcher& matcher,
+                                                   store::DeliveryInbox& inbox, std::function<void()> stored,
                                                    const Clock& clock, Metrics& metrics);
 
 // GET /healthz: the process answers.

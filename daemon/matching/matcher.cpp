@@ -3,6 +3,7 @@
 #include "capi/purchase_event.h"
 #include "capi/user_data.h"
 #include "store/ingest_store.h"
+#include "store/pg_pool.h"
 
 #include <spdlog/spdlog.h>
 
@@ -11,19 +12,17 @@
 
 namespace capi::matching {
 
-const char* toString(DeliveryOutcome o) {
-  switch (o) {
-    case DeliveryOutcome::Accepted: return "accepted";
-    case DeliveryOutcome::DuplicateOrder: return "duplicate_order";
-    case DeliveryOutcome::Duplicate: return "duplicate";
-    case DeliveryOutcome::Ignored: return "ignored";
-  }
-  return "unknown";
+MatchCounts& MatchCounts::operator+=(const MatchCounts& o) {
+  accepted += o.accepted;
+  duplicate_order += o.duplicate_order;
+  ignored += o.ignored;
+  failed += o.failed;
+  return *this;
 }
 
-Matcher::Matcher(store::IngestStore& store, const Clock& clock, MatchingSettings settings,
+Matcher::Matcher(store::IngestStore& store, const Clock& clock, MatchingSettings settings, DeliveryParser parser,
                  std::function<void()> wake)
-    : store_(store), clock_(clock), wake_(std::move(wake)),
+    : store_(store), clock_(clock), parser_(std::move(parser)), wake_(std::move(wake)),
       settings_(std::make_shared<const MatchingSettings>(std::move(settings))) {}
 
 void Matcher::updateSettings(MatchingSettings settings) {
@@ -172,76 +171,145 @@ store::MatchTx::Queued Matcher::resolve(store::MatchTx& tx, const MatchingSettin
   return queued;
 }
 
-DeliveryResult Matcher::acceptPayment(const webhooks::PaymentFacts& facts, std::string_view raw_body) {
+namespace {
+// The provider objects a paid webhook names; webhooks sharing any of them are one order.
+std::vector<std::string> objectIds(const webhooks::PaymentFacts& facts) {
+  std::vector<std::string> ids = facts.object_ids;
+  if (std::find(ids.begin(), ids.end(), facts.payment_key) == ids.end()) ids.push_back(facts.payment_key);
+  return ids;
+}
+}  // namespace
+
+MatchCounts Matcher::matchReceived(int limit) {
+  std::vector<int64_t> claimed;
+  for (int attempt = 1;; ++attempt) {
+    try {
+      return matchBatch(limit, std::nullopt, claimed);
+    } catch (const store::DatabaseUnavailable&) {
+      throw;
+    } catch (const store::TransactionConflict& e) {
+      // Another transaction (the sweep, another instance) crossed this one; nothing was
+      // written, and running the batch again settles it.
+      if (attempt < 3) continue;
+      spdlog::warn("matching a batch of deliveries conflicted {} times ({}); matching them one at a time", attempt,
+                   e.what());
+    } catch (const std::exception& e) {
+      if (claimed.empty()) throw;
+      spdlog::warn("matching a batch of {} deliveries failed ({}); matching them one at a time", claimed.size(),
+                   e.what());
+    }
+    break;
+  }
+  MatchCounts total;
+  for (const int64_t id : claimed) {
+    std::vector<int64_t> one;
+    try {
+      total += matchBatch(1, id, one);
+    } catch (const store::DatabaseUnavailable&) {
+      throw;
+    } catch (const store::TransactionConflict&) {
+      // Left 'received': the next round takes it again.
+    } catch (const std::exception& e) {
+      spdlog::error("webhook delivery {} cannot be matched and is marked failed: {}", id, e.what());
+      store_.markDeliveryFailed(id, std::string("matching failed: ") + e.what());
+      ++total.failed;
+    }
+  }
+  return total;
+}
+
+MatchCounts Matcher::matchBatch(int limit, std::optional<int64_t> only_id, std::vector<int64_t>& claimed) {
   auto s = settings();
   const TimePoint now = clock_.now();
-  DeliveryResult result;
-  store::MatchTx::Queued queued;
+  MatchCounts counts;
+  int pending = 0;
   store_.inTransaction([&](store::MatchTx& tx) {
-    result = {};
-    queued = {};
-    // Concurrent webhooks for one order (checkout.session.completed and payment_intent.succeeded
-    // arrive together) serialize on locks that the delivery's insert takes.
-    std::vector<std::string> ids = facts.object_ids;
-    if (std::find(ids.begin(), ids.end(), facts.payment_key) == ids.end()) ids.push_back(facts.payment_key);
+    counts = {};
+    pending = 0;
+    claimed.clear();
+    const auto deliveries = tx.claimReceived(limit, only_id);
+    std::vector<webhooks::ParseResult> parsed;
     std::vector<std::string> locks;
-    if (facts.paid)
-      for (const auto& id : ids) locks.push_back(facts.provider + ":" + id);
-    auto row = tx.insertDelivery(facts.provider, facts.delivery_id, facts.event_type, facts.order_ref,
-                                 facts.paid ? "accepted" : "ignored", facts.ignore_reason, facts.livemode,
-                                 std::string(raw_body), now, locks);
-    if (!row) {
-      result.outcome = DeliveryOutcome::Duplicate;
-      result.detail = "delivery " + facts.delivery_id + " was already received";
-      return;
+    for (const auto& d : deliveries) {
+      claimed.push_back(d.id);
+      parsed.push_back(parser_(d.provider, d.raw_body));
+      const auto& facts = parsed.back().facts;
+      if (parsed.back().status == webhooks::ParseStatus::Ok && facts.paid)
+        for (const auto& id : objectIds(facts)) locks.push_back(facts.provider + ":" + id);
     }
-    if (!facts.paid) {
-      result.outcome = DeliveryOutcome::Ignored;
-      result.detail = facts.ignore_reason;
-      return;
+    // Webhooks for one order (checkout.session.completed and payment_intent.succeeded arrive
+    // together) may be in two workers' batches: they serialize on these locks.
+    tx.lockKeys(locks);
+    for (std::size_t i = 0; i < deliveries.size(); ++i) {
+      const auto& d = deliveries[i];
+      if (parsed[i].status != webhooks::ParseStatus::Ok) {
+        // It was read when it arrived, so this is a changed parser or a damaged row.
+        tx.setDeliveryOutcome(d.id, "failed", "cannot be read again: " + parsed[i].error, std::nullopt);
+        spdlog::error("{} delivery {} cannot be read again and is marked failed: {}", d.provider, d.delivery_id,
+                      parsed[i].error);
+        ++counts.failed;
+        continue;
+      }
+      pending += matchDelivery(tx, *s, parsed[i].facts, d.id, now, counts);
     }
-    UserData customer = hashCustomer(facts.customer, s->normalize);
-    auto existing = tx.findPayment(facts.provider, ids);
-    if (existing) {
-      tx.mergePayment(existing->id, facts.refs, ids, facts.order_ref, facts.browser_event_id, customer.toJson());
-      tx.setDeliveryOutcome(*row, "duplicate_order", "order already known as payment " + existing->payment_key,
-                            existing->id);
-      result.outcome = DeliveryOutcome::DuplicateOrder;
-      result.detail = "payment " + existing->payment_key + " already recorded";
-      return;
-    }
-    store::PaymentRecord p;
-    p.provider = facts.provider;
-    p.payment_key = facts.payment_key;
-    p.order_ref = facts.order_ref;
-    p.refs = facts.refs;
-    p.object_ids = ids;
-    p.browser_event_id = facts.browser_event_id;
-    p.amount_minor = facts.amount_minor;
-    p.currency = facts.currency;
-    p.paid_at = facts.created.time_since_epoch().count() != 0 ? facts.created : now;
-    p.user_data_json = customer.toJson();
-    p.anomalies_json = customer.anomaliesJson();
-    p.status = "waiting";
-    p.match_deadline = now + std::chrono::seconds(s->wait_seconds);
-    p.created_at = now;
-    auto created = tx.insertPaymentAndFindEvent(p, *row, derivedEventId(p.order_ref, p.payment_key), pixelIds(*s));
-    p.id = created.id;
-    result.outcome = DeliveryOutcome::Accepted;
-    const auto& event = created.event;
-    if (event && lendsEventId(*event, p)) {
-      queued = resolve(tx, *s, p, &*event, true, now, created.event_id_taken);
-      result.detail = "matched browser event " + event->event_id;
-    } else if (s->wait_seconds == 0) {
-      queued = resolve(tx, *s, p, event ? &*event : nullptr, false, now, created.derived_event_id_taken);
-      result.detail = "no browser Purchase: sent with the derived event_id";
-    } else {
-      result.detail = "waiting up to " + std::to_string(s->wait_seconds) + " s for the browser event";
-    }
-    result.outbound_created = queued.created;
   });
-  if (queued.pending > 0 && wake_) wake_();
-  return result;
+  if (pending > 0 && wake_) wake_();
+  return counts;
+}
+
+int Matcher::matchDelivery(store::MatchTx& tx, const MatchingSettings& s, const webhooks::PaymentFacts& facts,
+                           int64_t row, TimePoint now, MatchCounts& counts) {
+  if (!facts.paid) {
+    // Paid when it arrived, but the paid event types have changed since.
+    tx.setDeliveryOutcome(row, "ignored", facts.ignore_reason, std::nullopt);
+    ++counts.ignored;
+    return 0;
+  }
+  const auto ids = objectIds(facts);
+  UserData customer = hashCustomer(facts.customer, s.normalize);
+  auto existing = tx.findPayment(facts.provider, ids);
+  if (existing) {
+    tx.mergePayment(existing->id, facts.refs, ids, facts.order_ref, facts.browser_event_id, customer.toJson());
+    tx.setDeliveryOutcome(row, "duplicate_order", "order already known as payment " + existing->payment_key,
+                          existing->id);
+    spdlog::info("{} {} {}: duplicate_order (payment {} already recorded)", facts.provider, facts.event_type,
+                 facts.delivery_id, existing->payment_key);
+    ++counts.duplicate_order;
+    return 0;
+  }
+  store::PaymentRecord p;
+  p.provider = facts.provider;
+  p.payment_key = facts.payment_key;
+  p.order_ref = facts.order_ref;
+  p.refs = facts.refs;
+  p.object_ids = ids;
+  p.browser_event_id = facts.browser_event_id;
+  p.amount_minor = facts.amount_minor;
+  p.currency = facts.currency;
+  p.paid_at = facts.created.time_since_epoch().count() != 0 ? facts.created : now;
+  p.user_data_json = customer.toJson();
+  p.anomalies_json = customer.anomaliesJson();
+  p.status = "waiting";
+  p.match_deadline = now + std::chrono::seconds(s.wait_seconds);
+  p.created_at = now;
+  auto created = tx.insertPaymentAndFindEvent(p, row, derivedEventId(p.order_ref, p.payment_key), pixelIds(s));
+  p.id = created.id;
+  ++counts.accepted;
+  const auto& event = created.event;
+  std::string detail;
+  store::MatchTx::Queued queued;
+  if (event && lendsEventId(*event, p)) {
+    queued = resolve(tx, s, p, &*event, true, now, created.event_id_taken);
+    detail = "matched browser event " + event->event_id;
+  } else if (s.wait_seconds == 0) {
+    queued = resolve(tx, s, p, event ? &*event : nullptr, false, now, created.derived_event_id_taken);
+    detail = "no browser Purchase: sent with the derived event_id";
+  } else {
+    detail = "waiting up to " + std::to_string(s.wait_seconds) + " s for the browser event";
+  }
+  spdlog::info("{} {} {}: accepted, payment {} ({})", facts.provider, facts.event_type, facts.delivery_id,
+               p.payment_key, detail);
+  return queued.pending;
 }
 
 int Matcher::onBrowserEvents(const std::vector<store::ClientEventRecord>& events) {

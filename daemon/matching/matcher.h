@@ -14,7 +14,6 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <string_view>
 #include <vector>
 
 namespace capi::matching {
@@ -32,28 +31,33 @@ struct MatchingSettings {
   normalize::Options normalize;
 };
 
-enum class DeliveryOutcome {
-  Accepted,         // a new paid order (outbound rows created now or after matching)
-  DuplicateOrder,   // another webhook for an order already known
-  Duplicate,        // this delivery id was already recorded
-  Ignored,          // not a paid event; recorded for the operator
-};
-const char* toString(DeliveryOutcome o);
+// Reads a stored delivery's body again (the provider's parser, with the current settings).
+using DeliveryParser =
+    std::function<webhooks::ParseResult(const std::string& provider, const std::string& raw_body)>;
 
-struct DeliveryResult {
-  DeliveryOutcome outcome = DeliveryOutcome::Accepted;
-  std::string detail;
-  int outbound_created = 0;
+// What the matching worker made of the deliveries it processed.
+struct MatchCounts {
+  int accepted = 0;          // a new paid order (outbound rows created now or after the wait)
+  int duplicate_order = 0;   // another webhook for an order already known
+  int ignored = 0;           // not (or no longer) a paid event
+  int failed = 0;            // could not be processed; status 'failed' with the reason
+  int total() const { return accepted + duplicate_order + ignored + failed; }
+  MatchCounts& operator+=(const MatchCounts& o);
 };
 
 class Matcher {
  public:
   // wake is called after a commit that created rows to send (in-process dispatcher wake-up and
   // the NOTIFY for other instances).
-  Matcher(store::IngestStore& store, const Clock& clock, MatchingSettings settings, std::function<void()> wake);
+  Matcher(store::IngestStore& store, const Clock& clock, MatchingSettings settings, DeliveryParser parser,
+          std::function<void()> wake);
 
-  // One transaction: delivery row, payment, match, outbound rows. Throws DatabaseUnavailable.
-  DeliveryResult acceptPayment(const webhooks::PaymentFacts& facts, std::string_view raw_body);
+  // The matching worker's step: up to `limit` acknowledged deliveries ('received'), oldest
+  // first, become payments and outbound rows in one transaction, together with their final
+  // status. Concurrent workers (other instances) take other rows. When the batch fails, its
+  // deliveries are tried one by one; one that fails alone is marked 'failed' and logged, so a
+  // bad delivery never blocks the queue. Throws DatabaseUnavailable (nothing changed; retry).
+  MatchCounts matchReceived(int limit = 200);
 
   // After browser events were stored: resolve waiting payments that name them. Returns the number
   // of payments resolved. Throws DatabaseUnavailable.
@@ -73,8 +77,15 @@ class Matcher {
               const store::ClientEventRecord* event, bool matched, TimePoint now,
               std::optional<bool> event_id_taken = std::nullopt);
 
+  // One transaction over up to limit deliveries (or only_id); `claimed` receives their ids.
+  MatchCounts matchBatch(int limit, std::optional<int64_t> only_id, std::vector<int64_t>& claimed);
+  // One delivery inside the batch's transaction. Returns the outbound rows it made sendable.
+  int matchDelivery(store::MatchTx& tx, const MatchingSettings& s, const webhooks::PaymentFacts& facts,
+                    int64_t row, TimePoint now, MatchCounts& counts);
+
   store::IngestStore& store_;
   const Clock& clock_;
+  DeliveryParser parser_;
   std::function<void()> wake_;
   mutable std::mutex mu_;
   std::shared_ptr<const MatchingSettings> settings_;

@@ -6,6 +6,9 @@
 
 #include <algorithm>
 #include <functional>
+#include <set>
+#include <tuple>
+#include <utility>
 
 namespace capi::store {
 
@@ -25,31 +28,31 @@ std::string clientEventQuery(const std::string& refs, const std::string& browser
 
 }  // namespace
 
-std::optional<int64_t> MatchTx::insertDelivery(const std::string& provider, const std::string& delivery_id,
-                                               const std::string& event_type, const std::string& order_ref,
-                                               const std::string& status, const std::string& reason,
-                                               bool livemode, const std::string& raw_body, TimePoint now,
-                                               std::vector<std::string> lock_keys) {
-  std::sort(lock_keys.begin(), lock_keys.end());
-  lock_keys.erase(std::unique(lock_keys.begin(), lock_keys.end()), lock_keys.end());
-  lock_keys.erase(std::remove(lock_keys.begin(), lock_keys.end(), std::string()), lock_keys.end());
-  // unnest yields the sorted keys in order, so every transaction takes its locks in the same
-  // order and two of them never deadlock. What the caller reads under the locks must come in a
-  // later statement: this one's snapshot predates them.
-  auto r = sql::prepared(
-      impl_.tx, "insert_delivery",
-      "WITH d AS ("
-      "  INSERT INTO webhook_deliveries (provider, delivery_id, event_type, order_ref, status, status_reason,"
-      "   livemode, raw_payload, received_at)"
-      "  VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, to_timestamp($9::float8))"
-      "  ON CONFLICT (provider, delivery_id) DO NOTHING RETURNING id)"
-      " SELECT (SELECT id FROM d),"
-      "  (SELECT count(*) FROM (SELECT pg_advisory_xact_lock(hashtextextended(k, 0))"
-      "                         FROM unnest($10::text[]) AS k) AS locks)",
-      provider, delivery_id, event_type, sql::nullIfEmpty(order_ref), status, sql::nullIfEmpty(reason), livemode,
-      raw_body, sql::ts(now), sql::textArray(lock_keys));
-  if (r[0][0].is_null()) return std::nullopt;
-  return r[0][0].as<int64_t>();
+std::vector<ReceivedDelivery> MatchTx::claimReceived(int limit, std::optional<int64_t> only_id) {
+  auto r = only_id ? sql::prepared(impl_.tx, "claim_received_one",
+                                   "SELECT id, provider, delivery_id, raw_payload::text FROM webhook_deliveries"
+                                   " WHERE id = $1 AND status = 'received' FOR UPDATE SKIP LOCKED",
+                                   *only_id)
+                   : sql::prepared(impl_.tx, "claim_received",
+                                   "SELECT id, provider, delivery_id, raw_payload::text FROM webhook_deliveries"
+                                   " WHERE status = 'received' ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+                                   limit);
+  std::vector<ReceivedDelivery> out;
+  for (const auto& row : r)
+    out.push_back({row[0].as<int64_t>(), row[1].as<std::string>(), row[2].as<std::string>(), sql::str(row[3])});
+  return out;
+}
+
+void MatchTx::lockKeys(std::vector<std::string> keys) {
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  keys.erase(std::remove(keys.begin(), keys.end(), std::string()), keys.end());
+  if (keys.empty()) return;
+  // unnest yields the sorted keys in order, so every transaction takes its locks in the same order.
+  sql::prepared(impl_.tx, "lock_keys",
+                "SELECT count(*) FROM (SELECT pg_advisory_xact_lock(hashtextextended(k, 0))"
+                " FROM unnest($1::text[]) AS k) AS locks",
+                sql::textArray(keys));
 }
 
 void MatchTx::setDeliveryOutcome(int64_t delivery_row, const std::string& status, const std::string& reason,
@@ -90,7 +93,8 @@ MatchTx::NewPayment MatchTx::insertPaymentAndFindEvent(const PaymentRecord& p, i
       "   paid_at, user_data, hash_anomalies, status, match_deadline, created_at, object_ids)"
       "  VALUES ($1, $2, $3, $4::text[], $5, $6::bigint, $7, to_timestamp($8::float8), $9::jsonb, $10::jsonb, $11,"
       "   to_timestamp($12::float8), to_timestamp($13::float8), $14::text[]) RETURNING id),"
-      " d AS (UPDATE webhook_deliveries SET payment_id = (SELECT id FROM p) WHERE id = $15),"
+      " d AS (UPDATE webhook_deliveries SET payment_id = (SELECT id FROM p), status = 'accepted', status_reason = NULL"
+      "       WHERE id = $15),"
       " c AS (" + clientEventQuery("$4::text[]", "coalesce($5, '')") + ")"
       " SELECT c.*, (SELECT id FROM p),"
       "  EXISTS (SELECT 1 FROM outbound_events o WHERE o.pixel_id = ANY($17::text[])"
@@ -240,6 +244,75 @@ MatchTx::Queued MatchTx::queueAndResolve(const std::vector<OutboundRecord>& rows
   return {r[0][0].as<int>(), r[0][1].as<int>()};
 }
 
+std::vector<bool> IngestStore::insertDeliveries(const std::vector<const DeliveryRecord*>& deliveries) {
+  // In key order: two batches (two instances) holding the same delivery wait for each other in
+  // one order only, never in a cycle.
+  auto sorted = deliveries;
+  std::sort(sorted.begin(), sorted.end(), [](const DeliveryRecord* a, const DeliveryRecord* b) {
+    return std::tie(a->provider, a->delivery_id) < std::tie(b->provider, b->delivery_id);
+  });
+  std::vector<std::optional<std::string>> provider, delivery_id, event_type, order_ref, status, reason, livemode, raw,
+      received;
+  for (const auto* d : sorted) {
+    provider.push_back(d->provider);
+    delivery_id.push_back(d->delivery_id);
+    event_type.push_back(d->event_type);
+    order_ref.push_back(d->order_ref.empty() ? std::nullopt : std::optional<std::string>(d->order_ref));
+    status.push_back(d->status);
+    reason.push_back(d->status_reason.empty() ? std::nullopt : std::optional<std::string>(d->status_reason));
+    livemode.push_back(d->livemode ? "true" : "false");
+    raw.push_back(d->raw_body);
+    received.push_back(sql::ts(d->received_at));
+  }
+  return pool_.with([&](pqxx::connection_base& c) {
+    pqxx::work tx(c);
+    // The rows travel as parallel arrays; a repeated (provider, delivery_id), stored before or
+    // earlier in the batch, is skipped and missing from RETURNING.
+    auto r = sql::prepared(
+        tx, "insert_deliveries",
+        "INSERT INTO webhook_deliveries (provider, delivery_id, event_type, order_ref, status, status_reason,"
+        " livemode, raw_payload, received_at)"
+        " SELECT provider, delivery_id, event_type, order_ref, status, reason, livemode, raw::jsonb, to_timestamp(at)"
+        " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bool[],"
+        "             $8::text[], $9::float8[])"
+        "      AS u(provider, delivery_id, event_type, order_ref, status, reason, livemode, raw, at)"
+        " ON CONFLICT (provider, delivery_id) DO NOTHING RETURNING provider, delivery_id",
+        sql::arrayLiteral(provider), sql::arrayLiteral(delivery_id), sql::arrayLiteral(event_type),
+        sql::arrayLiteral(order_ref), sql::arrayLiteral(status), sql::arrayLiteral(reason), sql::arrayLiteral(livemode),
+        sql::arrayLiteral(raw), sql::arrayLiteral(received));
+    tx.commit();
+    std::set<std::pair<std::string, std::string>> stored;
+    for (const auto& row : r) stored.emplace(row[0].as<std::string>(), row[1].as<std::string>());
+    std::vector<bool> inserted;
+    for (const auto* d : deliveries) inserted.push_back(stored.erase({d->provider, d->delivery_id}) > 0);
+    return inserted;
+  });
+}
+
+void IngestStore::markDeliveryFailed(int64_t id, const std::string& reason) {
+  pool_.with([&](pqxx::connection_base& c) {
+    pqxx::work tx(c);
+    tx.exec_params("UPDATE webhook_deliveries SET status = 'failed', status_reason = $2"
+                   " WHERE id = $1 AND status = 'received'",
+                   id, reason);
+    tx.commit();
+    return 0;
+  });
+}
+
+IngestStore::Backlog IngestStore::receivedBacklog(TimePoint now) {
+  return pool_.with([&](pqxx::connection_base& c) {
+    pqxx::read_transaction tx(c);
+    auto r = tx.exec_params("SELECT count(*), extract(epoch from to_timestamp($1::float8) - min(received_at))::float8"
+                            " FROM webhook_deliveries WHERE status = 'received'",
+                            sql::ts(now));
+    Backlog b;
+    b.received = r[0][0].as<int64_t>();
+    if (!r[0][1].is_null()) b.oldest_age_seconds = std::max(0.0, r[0][1].as<double>());
+    return b;
+  });
+}
+
 std::vector<bool> IngestStore::insertClientEvents(const std::vector<ClientEventRecord>& events) {
   return pool_.with([&](pqxx::connection_base& c) {
     std::vector<bool> inserted;
@@ -266,20 +339,27 @@ std::vector<bool> IngestStore::insertClientEvents(const std::vector<ClientEventR
 }
 
 void IngestStore::inTransaction(const std::function<void(MatchTx&)>& fn) {
-  pool_.with([&](pqxx::connection_base& c) {
-    pqxx::work tx(c);
-    MatchTx::Impl impl{tx};
-    MatchTx mtx(impl);
-    fn(mtx);
-    tx.commit();
-    return 0;
-  });
+  try {
+    pool_.with([&](pqxx::connection_base& c) {
+      pqxx::work tx(c);
+      MatchTx::Impl impl{tx};
+      MatchTx mtx(impl);
+      fn(mtx);
+      tx.commit();
+      return 0;
+    });
+  } catch (const pqxx::deadlock_detected& e) {
+    throw TransactionConflict(e.what());
+  } catch (const pqxx::serialization_failure& e) {
+    throw TransactionConflict(e.what());
+  }
 }
 
 int64_t IngestStore::purge(TimePoint raw_before, TimePoint rows_before, int batch) {
   // Each statement touches at most `batch` rows and commits: a first purge after months, or
   // after downtime, never holds locks or one huge transaction on the live tables. Every step is
-  // idempotent, so an interrupted purge simply continues at the next run.
+  // idempotent, so an interrupted purge simply continues at the next run. A delivery the
+  // matching worker has not processed yet keeps its row and body: matching reads the body.
   auto inBatches = [&](const std::string& sql, const std::string& cutoff) {
     int64_t total = 0;
     for (;;) {
@@ -295,14 +375,15 @@ int64_t IngestStore::purge(TimePoint raw_before, TimePoint rows_before, int batc
   };
   const int64_t raw = inBatches(
       "UPDATE webhook_deliveries SET raw_payload = NULL WHERE id IN (SELECT id FROM webhook_deliveries"
-      " WHERE raw_payload IS NOT NULL AND received_at < to_timestamp($1::float8) LIMIT $2)",
+      " WHERE raw_payload IS NOT NULL AND received_at < to_timestamp($1::float8) AND status <> 'received'"
+      " LIMIT $2)",
       sql::ts(raw_before));
   const std::string cutoff = sql::ts(rows_before);
   inBatches("DELETE FROM outbound_events WHERE id IN (SELECT id FROM outbound_events"
             " WHERE created_at < to_timestamp($1::float8) AND status IN ('sent', 'dead', 'dry_run') LIMIT $2)",
             cutoff);
   inBatches("DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries"
-            " WHERE received_at < to_timestamp($1::float8) LIMIT $2)",
+            " WHERE received_at < to_timestamp($1::float8) AND status <> 'received' LIMIT $2)",
             cutoff);
   inBatches("DELETE FROM payments WHERE id IN (SELECT id FROM payments p WHERE created_at < to_timestamp($1::float8)"
             " AND status <> 'waiting' AND NOT EXISTS (SELECT 1 FROM outbound_events o WHERE o.payment_id = p.id)"

@@ -19,14 +19,13 @@ class MatchTx {
   struct Impl;
   explicit MatchTx(Impl& impl) : impl_(impl) {}
 
-  // Returns the new row's id, or nullopt when (provider, delivery_id) was already recorded.
-  // Also takes transaction-scoped advisory locks on lock_keys (in a fixed order, no deadlocks),
-  // whether or not the row was new; read what they protect in a later statement.
-  std::optional<int64_t> insertDelivery(const std::string& provider, const std::string& delivery_id,
-                                        const std::string& event_type, const std::string& order_ref,
-                                        const std::string& status, const std::string& reason,
-                                        bool livemode, const std::string& raw_body, TimePoint now,
-                                        std::vector<std::string> lock_keys = {});
+  // The oldest deliveries still 'received' (acknowledged, not yet matched), locked, skipping rows
+  // another worker holds. With only_id, that delivery alone if it still waits.
+  std::vector<ReceivedDelivery> claimReceived(int limit, std::optional<int64_t> only_id = std::nullopt);
+  // Transaction-scoped advisory locks on keys, taken in sorted order in one statement, so two
+  // transactions locking overlapping sets never deadlock on them. Read what they protect in a
+  // later statement: this one's snapshot predates them.
+  void lockKeys(std::vector<std::string> keys);
   void setDeliveryOutcome(int64_t delivery_row, const std::string& status, const std::string& reason,
                           std::optional<int64_t> payment_id);
 
@@ -38,8 +37,8 @@ class MatchTx {
     bool event_id_taken = false;              // event's event_id is already a Purchase's on one of pixels
     bool derived_event_id_taken = false;      // derived_event_id is already a Purchase's on one of pixels
   };
-  // Inserts the payment, links the delivery that announced it, and reads what resolving it needs,
-  // in one statement.
+  // Inserts the payment, links the delivery that announced it (status 'accepted'), and reads what
+  // resolving it needs, in one statement.
   NewPayment insertPaymentAndFindEvent(const PaymentRecord& p, int64_t delivery_row,
                                        const std::string& derived_event_id, const std::vector<std::string>& pixels);
   // Adds references and object ids, and fills order_ref / customer data the earlier webhooks lacked.
@@ -82,12 +81,24 @@ class IngestStore {
  public:
   explicit IngestStore(PgPool& pool) : pool_(pool) {}
 
+  // Inserts deliveries in one statement and one transaction (synchronous commit); result[i] is
+  // false when delivery i was already recorded (or repeats an earlier one in the batch).
+  std::vector<bool> insertDeliveries(const std::vector<const DeliveryRecord*>& deliveries);
+  // Marks a delivery the worker could not process, so the queue moves on; an operator reads why.
+  void markDeliveryFailed(int64_t id, const std::string& reason);
+  struct Backlog {
+    int64_t received = 0;                         // deliveries acknowledged, not yet matched
+    std::optional<double> oldest_age_seconds;     // of the oldest of them
+  };
+  Backlog receivedBacklog(TimePoint now);
+
   // Inserts browser events in one transaction; result[i] is false when event i was a duplicate
   // (same event_name and event_id already stored).
   std::vector<bool> insertClientEvents(const std::vector<ClientEventRecord>& events);
 
   // Runs fn in one transaction and commits when it returns. Throws DatabaseUnavailable when
-  // the database cannot be reached; the transaction is then rolled back.
+  // the database cannot be reached and TransactionConflict on a deadlock or serialization
+  // failure; the transaction is then rolled back.
   void inTransaction(const std::function<void(MatchTx&)>& fn);
 
   // Deletes raw webhook bodies older than raw_before and hashed rows older than rows_before.

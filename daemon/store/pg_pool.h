@@ -23,6 +23,13 @@ class DatabaseUnavailable : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The transaction was aborted by a deadlock or a serialization failure: running it again is
+// safe and will normally succeed.
+class TransactionConflict : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 // Connections are pqxx::connection objects; only pqxx::connection_base is visible here.
 struct ConnectionDeleter {
   void operator()(pqxx::connection_base* c) const noexcept;

@@ -25,6 +25,27 @@ struct ClientEventRecord {
   TimePoint received_at{};
 };
 
+// A provider webhook as the endpoint stores it, before any matching.
+struct DeliveryRecord {
+  std::string provider;
+  std::string delivery_id;
+  std::string event_type;
+  std::string order_ref;
+  std::string status;          // "received" (the worker matches it) or "ignored"
+  std::string status_reason;
+  bool livemode = true;
+  std::string raw_body;        // JSON, as signed by the provider
+  TimePoint received_at{};
+};
+
+// A stored delivery waiting for the matching worker.
+struct ReceivedDelivery {
+  int64_t id = 0;
+  std::string provider;
+  std::string delivery_id;
+  std::string raw_body;
+};
+
 struct PaymentRecord {
   int64_t id = 0;
   std::string provider;

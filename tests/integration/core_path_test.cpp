@@ -41,7 +41,8 @@ TEST_CASE("a browser event followed by its webhook yields one Purchase carrying 
   sc.created = now(f.clock) - 2;
   r = d.postStripe(stripeCheckoutEvent(sc));
   REQUIRE(r.status == 200);
-  CHECK(r.body.find("accepted") != std::string::npos);
+  CHECK(r.body.find("\"stored\"") != std::string::npos);
+  CHECK(f.db.scalar("SELECT status FROM webhook_deliveries") == "accepted");
 
   CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "1");
   CHECK(f.db.scalar("SELECT event_id FROM outbound_events") == "browser-evt-1");
@@ -134,7 +135,8 @@ TEST_CASE("ten redeliveries plus payment_intent.succeeded for the same payment y
   }
   auto r = d.postStripe(stripePaymentIntentSucceeded("evt_2", "pi_1", 1999, "eur", now(f.clock)));
   REQUIRE(r.status == 200);
-  CHECK(r.body.find("duplicate_order") != std::string::npos);
+  CHECK(r.body.find("\"stored\"") != std::string::npos);
+  CHECK(f.db.scalar("SELECT status FROM webhook_deliveries WHERE delivery_id = 'evt_2'") == "duplicate_order");
   CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "2");
   CHECK(f.db.scalar("SELECT count(DISTINCT pixel_id) FROM outbound_events") == "2");
   CHECK(f.db.scalar("SELECT count(*) FROM webhook_deliveries") == "2");
@@ -507,7 +509,7 @@ TEST_CASE("a subscription checkout and the payment_intent.succeeded of its invoi
   REQUIRE(d.postStripe(session).status == 200);
   auto r = d.postStripe(pi);
   REQUIRE(r.status == 200);
-  CHECK(r.body.find("duplicate_order") != std::string::npos);
+  CHECK(f.db.scalar("SELECT status FROM webhook_deliveries WHERE delivery_id = 'evt_sub_2'") == "duplicate_order");
   CHECK(f.db.scalar("SELECT count(*) FROM payments") == "1");
   CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "1");
 }

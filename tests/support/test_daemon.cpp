@@ -76,9 +76,11 @@ HttpResult TestDaemon::get(const std::string& path) const { return httpRequest(p
 
 HttpResult TestDaemon::postStripe(const std::string& body, int64_t timestamp, const std::string& secret) const {
   const int64_t t = timestamp >= 0 ? timestamp : toUnixSeconds(clock_.now());
-  return post("/webhooks/stripe", body,
-              {{"Content-Type", "application/json"},
-               {"Stripe-Signature", webhooks::stripe::StripeSignatureVerifier::sign(secret, t, body)}});
+  auto r = post("/webhooks/stripe", body,
+                {{"Content-Type", "application/json"},
+                 {"Stripe-Signature", webhooks::stripe::StripeSignatureVerifier::sign(secret, t, body)}});
+  daemon_->matchReceived();
+  return r;
 }
 
 std::string stripeCheckoutEvent(const StripeCheckout& c) {

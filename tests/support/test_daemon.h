@@ -45,7 +45,8 @@ class TestDaemon {
   HttpResult post(const std::string& path, const std::string& body,
                   const std::map<std::string, std::string>& headers = {{"Content-Type", "application/json"}}) const;
   HttpResult get(const std::string& path) const;
-  // Signs body as Stripe does at `timestamp` (default: the clock's now) and posts it.
+  // Signs body as Stripe does at `timestamp` (default: the clock's now) and posts it; then runs
+  // the matching worker's step, so the delivery is matched when this returns.
   HttpResult postStripe(const std::string& body, int64_t timestamp = -1, const std::string& secret = kStripeSecret) const;
 
  private:

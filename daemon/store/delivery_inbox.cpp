@@ -1,0 +1,87 @@
+#include "store/delivery_inbox.h"
+
+#include "store/ingest_store.h"
+#include "store/pg_pool.h"
+
+#include <algorithm>
+
+namespace capi::store {
+
+DeliveryInbox::DeliveryInbox(IngestStore& store, std::size_t max_batch)
+    : store_(store), max_batch_(std::max<std::size_t>(1, max_batch)) {}
+
+bool DeliveryInbox::store(const DeliveryRecord& delivery) {
+  Slot slot{&delivery, false, false, nullptr};
+  std::unique_lock lock(mu_);
+  queue_.push_back(&slot);
+  while (!slot.done) {
+    if (writing_) {
+      cv_.wait(lock);
+      continue;
+    }
+    // This thread writes: its own row and whatever queued behind the previous write.
+    writing_ = true;
+    const auto n = std::min(queue_.size(), max_batch_);
+    std::vector<Slot*> batch(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+    lock.unlock();
+    std::vector<Outcome> outcomes;
+    try {
+      outcomes = write(batch);
+    } catch (...) {
+      outcomes.assign(batch.size(), Outcome{false, std::current_exception()});
+    }
+    lock.lock();
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      batch[i]->inserted = outcomes[i].inserted;
+      batch[i]->error = outcomes[i].error;
+      batch[i]->done = true;
+    }
+    writing_ = false;
+    ++writes_;
+    cv_.notify_all();
+  }
+  lock.unlock();
+  if (slot.error) std::rethrow_exception(slot.error);
+  return slot.inserted;
+}
+
+uint64_t DeliveryInbox::writes() const {
+  std::lock_guard lock(mu_);
+  return writes_;
+}
+
+std::size_t DeliveryInbox::waiting() const {
+  std::lock_guard lock(mu_);
+  return queue_.size();
+}
+
+std::vector<DeliveryInbox::Outcome> DeliveryInbox::write(const std::vector<Slot*>& batch) {
+  std::vector<const DeliveryRecord*> rows;
+  for (const auto* s : batch) rows.push_back(s->delivery);
+  std::vector<Outcome> out(batch.size());
+  try {
+    const auto inserted = store_.insertDeliveries(rows);
+    for (std::size_t i = 0; i < rows.size(); ++i) out[i].inserted = inserted[i];
+    return out;
+  } catch (const DatabaseUnavailable&) {
+    throw;
+  } catch (const std::exception&) {
+    if (rows.size() == 1) throw;
+  }
+  // Something in the batch was refused (a body PostgreSQL's jsonb does not take, say): each
+  // delivery on its own, so only the bad one fails.
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    try {
+      out[i].inserted = store_.insertDeliveries({rows[i]}).at(0);
+    } catch (const DatabaseUnavailable&) {
+      for (std::size_t j = i; j < rows.size(); ++j) out[j].error = std::current_exception();
+      break;
+    } catch (...) {
+      out[i].error = std::current_exception();
+    }
+  }
+  return out;
+}
+
+}  // namespace capi::store

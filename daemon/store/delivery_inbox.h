@@ -1,0 +1,57 @@
+#pragma once
+// Group commit for webhook deliveries. Every request waits until its own row is committed
+// (synchronous commit: an acknowledged webhook survives a crash), but concurrent requests share
+// the transaction: whichever finds no write in progress writes everything queued so far in one
+// statement and one commit, then hands each request its result. One request alone costs one
+// transaction, as before; under load, one commit serves dozens of webhooks.
+#include "store/records.h"
+
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <mutex>
+#include <vector>
+
+namespace capi::store {
+
+class IngestStore;
+
+class DeliveryInbox {
+ public:
+  explicit DeliveryInbox(IngestStore& store, std::size_t max_batch = 256);
+
+  // Blocks until the delivery is committed. True: stored now; false: (provider, delivery_id)
+  // was already recorded. Throws DatabaseUnavailable (nothing stored: answer 503, the provider
+  // retries), or the database's error for this delivery alone.
+  bool store(const DeliveryRecord& delivery);
+
+  // Transactions written so far, and requests queued behind the one being written.
+  uint64_t writes() const;
+  std::size_t waiting() const;
+
+ private:
+  struct Slot {
+    const DeliveryRecord* delivery;
+    bool done = false;
+    bool inserted = false;
+    std::exception_ptr error;
+  };
+  struct Outcome {
+    bool inserted = false;
+    std::exception_ptr error;
+  };
+  // Writes the batch; a failing batch is retried one delivery at a time, so one bad row fails
+  // only its own request.
+  std::vector<Outcome> write(const std::vector<Slot*>& batch);
+
+  IngestStore& store_;
+  const std::size_t max_batch_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Slot*> queue_;
+  bool writing_ = false;
+  uint64_t writes_ = 0;
+};
+
+}  // namespace capi::store

@@ -1,0 +1,282 @@
+// The webhook inbox: a webhook is acknowledged once its delivery row commits (group commit shares
+// that transaction among concurrent requests), and the matching worker turns stored deliveries
+// into payments and outbound rows in batches, marking the ones it cannot process as failed.
+#include "common/metrics.h"
+#include "store/delivery_inbox.h"
+#include "store/ingest_store.h"
+#include "store/pg_pool.h"
+#include "support/process.h"
+#include "support/test_daemon.h"
+#include "support/test_env.h"
+#include "webhooks/stripe/stripe_signature.h"
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <thread>
+
+using namespace capi;
+using namespace capi::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+const TimePoint kStart = fromUnixSeconds(1795000000);
+
+struct Fixture {
+  TestDatabase db;
+  ManualClock clock{kStart};
+};
+
+int64_t now(const ManualClock& c) { return toUnixSeconds(c.now()); }
+
+// Posts a signed webhook without running the matching worker (TestDaemon::postStripe runs it).
+HttpResult postSigned(TestDaemon& d, const ManualClock& clock, const std::string& body) {
+  return d.post("/webhooks/stripe", body,
+                {{"Content-Type", "application/json"},
+                 {"Stripe-Signature", webhooks::stripe::StripeSignatureVerifier::sign(kStripeSecret, now(clock), body)}});
+}
+
+bool hasLine(const std::string& text, const std::string& line) {
+  return ("\n" + text).find("\n" + line + "\n") != std::string::npos;
+}
+
+store::DeliveryRecord delivery(const std::string& id, const std::string& raw = R"({"id":"x"})") {
+  store::DeliveryRecord d;
+  d.provider = "stripe";
+  d.delivery_id = id;
+  d.event_type = "checkout.session.completed";
+  d.status = "received";
+  d.raw_body = raw;
+  d.received_at = kStart;
+  return d;
+}
+
+// Blocks the inbox's writer: a transaction holding an uncommitted delivery "evt_block" makes the
+// next write that stores "evt_block" wait on the unique index until commit().
+struct BlockedWriter {
+  const TestDatabase& db;
+  HeldTransaction held;
+  explicit BlockedWriter(const TestDatabase& database)
+      : db(database),
+        held(database.url(),
+             "INSERT INTO webhook_deliveries (provider, delivery_id, event_type, status, received_at)"
+             " VALUES ('stripe', 'evt_block', 'checkout.session.completed', 'ignored', now())") {}
+  bool writerWaits() const {
+    return db.scalar("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                     " AND datname = current_database()") != "0";
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a webhook is answered once its delivery is stored; the matching worker then makes the Purchase",
+          "[intake]") {
+  Fixture f;
+  TestDaemon d(testConfig(f.db), f.clock);
+  BrowserEvent be;
+  be.event_time = now(f.clock) - 30;
+  REQUIRE(d.post("/v1/events", browserEventJson(be)).status == 202);
+  StripeCheckout sc;
+  sc.created = now(f.clock) - 10;
+  auto r = postSigned(d, f.clock, stripeCheckoutEvent(sc));
+  REQUIRE(r.status == 200);
+  CHECK(r.body.find("\"stored\"") != std::string::npos);
+  // Acknowledged: the delivery with its raw body is committed, nothing matched yet.
+  CHECK(f.db.scalar("SELECT status FROM webhook_deliveries") == "received");
+  CHECK(f.db.scalar("SELECT raw_payload->>'id' FROM webhook_deliveries") == "evt_1");
+  CHECK(f.db.scalar("SELECT count(*) FROM payments") == "0");
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "0");
+  f.clock.advance(5s);
+  auto metrics = d.get("/metrics").body;
+  CHECK(hasLine(metrics, "capi_webhooks_awaiting_match 1"));
+  CHECK(hasLine(metrics, "capi_oldest_awaiting_match_age_seconds 5"));
+
+  CHECK(d->matchReceived() == 1);
+  CHECK(f.db.scalar("SELECT status FROM webhook_deliveries") == "accepted");
+  CHECK(f.db.scalar("SELECT count(*) FROM payments WHERE id = (SELECT payment_id FROM webhook_deliveries)") == "1");
+  CHECK(f.db.scalar("SELECT event_id FROM outbound_events") == "browser-evt-1");
+  CHECK(d->matchReceived() == 0);
+  metrics = d.get("/metrics").body;
+  CHECK(hasLine(metrics, "capi_webhooks_awaiting_match 0"));
+  CHECK(hasLine(metrics, "capi_webhook_deliveries_matched_total{outcome=\"accepted\"} 1"));
+  CHECK(hasLine(metrics, "capi_webhooks_total{provider=\"stripe\",outcome=\"stored\"} 1"));
+
+  // A redelivery is a duplicate at once and gives the worker nothing to do.
+  r = postSigned(d, f.clock, stripeCheckoutEvent(sc));
+  REQUIRE(r.status == 200);
+  CHECK(r.body.find("\"duplicate\"") != std::string::npos);
+  CHECK(d->matchReceived() == 0);
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "1");
+}
+
+TEST_CASE("webhooks posted concurrently, each several times, are stored once each and acknowledged once as stored",
+          "[intake]") {
+  Fixture f;
+  auto cfg = testConfig(f.db);
+  cfg.matching.wait_seconds = 0;
+  TestDaemon d(cfg, f.clock);
+  constexpr int kOrders = 12;
+  constexpr int kClients = 8;
+  std::vector<std::string> bodies;
+  for (int i = 0; i < kOrders; ++i) {
+    StripeCheckout sc;
+    sc.event_id = "evt_c" + std::to_string(i);
+    sc.session_id = "cs_c" + std::to_string(i);
+    sc.payment_intent = "pi_c" + std::to_string(i);
+    sc.client_reference_id = "ORDER-C" + std::to_string(i);
+    sc.created = now(f.clock);
+    bodies.push_back(stripeCheckoutEvent(sc));
+  }
+  std::mutex mu;
+  std::map<std::string, int> stored, duplicate, other;
+  std::vector<std::thread> clients;
+  for (int t = 0; t < kClients; ++t) {
+    clients.emplace_back([&] {
+      for (int i = 0; i < kOrders; ++i) {
+        const auto r = postSigned(d, f.clock, bodies[i]);
+        std::lock_guard lock(mu);
+        const std::string key = "evt_c" + std::to_string(i);
+        if (r.status == 200 && r.body.find("\"stored\"") != std::string::npos)
+          ++stored[key];
+        else if (r.status == 200 && r.body.find("\"duplicate\"") != std::string::npos)
+          ++duplicate[key];
+        else
+          ++other[key];
+      }
+    });
+  }
+  for (auto& c : clients) c.join();
+  CHECK(other.empty());
+  for (int i = 0; i < kOrders; ++i) {
+    const std::string key = "evt_c" + std::to_string(i);
+    INFO(key);
+    CHECK(stored[key] == 1);
+    CHECK(duplicate[key] == kClients - 1);
+  }
+  CHECK(f.db.scalar("SELECT count(*) FROM webhook_deliveries") == std::to_string(kOrders));
+  CHECK(d->matchReceived() == kOrders);
+  CHECK(f.db.scalar("SELECT count(*) FROM webhook_deliveries WHERE status = 'accepted'") == std::to_string(kOrders));
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == std::to_string(kOrders));
+  CHECK(f.db.scalar("SELECT count(DISTINCT event_id) FROM outbound_events") == std::to_string(kOrders));
+}
+
+TEST_CASE("requests arriving while a delivery is being written share the next transaction", "[intake]") {
+  TestDatabase db;
+  store::PgPool pool(db.url(), 4, 0);
+  store::IngestStore ingest(pool);
+  store::DeliveryInbox inbox(ingest);
+  BlockedWriter blocker(db);
+  std::atomic<int> first_result{-1};
+  std::thread first([&] { first_result = inbox.store(delivery("evt_block")) ? 1 : 0; });
+  REQUIRE(pollUntil(20s, [&] { return blocker.writerWaits(); }));
+  constexpr int kFollowers = 20;
+  std::vector<std::atomic<int>> results(kFollowers);
+  for (auto& r : results) r = -1;
+  std::vector<std::thread> followers;
+  for (int i = 0; i < kFollowers; ++i)
+    followers.emplace_back([&, i] { results[i] = inbox.store(delivery("evt_f" + std::to_string(i))) ? 1 : 0; });
+  REQUIRE(pollUntil(20s, [&] { return inbox.waiting() == static_cast<size_t>(kFollowers); }));
+  CHECK(inbox.writes() == 0);
+  blocker.held.commit();
+  first.join();
+  for (auto& t : followers) t.join();
+  CHECK(first_result == 0);   // the held transaction stored evt_block first: a duplicate
+  for (int i = 0; i < kFollowers; ++i) {
+    INFO("follower " << i);
+    CHECK(results[i] == 1);
+  }
+  // One transaction for the blocked write, one for all twenty that queued behind it.
+  CHECK(inbox.writes() == 2);
+  CHECK(db.scalar("SELECT count(*) FROM webhook_deliveries WHERE status = 'received'") == std::to_string(kFollowers));
+}
+
+TEST_CASE("a delivery PostgreSQL refuses fails only its own request, not the batch it was written with",
+          "[intake]") {
+  TestDatabase db;
+  store::PgPool pool(db.url(), 4, 0);
+  store::IngestStore ingest(pool);
+  store::DeliveryInbox inbox(ingest);
+  BlockedWriter blocker(db);
+  std::thread first([&] { inbox.store(delivery("evt_block")); });
+  REQUIRE(pollUntil(20s, [&] { return blocker.writerWaits(); }));
+  // jsonb cannot hold U+0000; the endpoints refuse such bodies before they get here.
+  std::atomic<bool> bad_failed{false};
+  std::atomic<int> good_stored{0};
+  std::vector<std::thread> followers;
+  followers.emplace_back([&] {
+    try {
+      inbox.store(delivery("evt_bad", R"({"a":"\u0000"})"));
+    } catch (const store::DatabaseUnavailable&) {
+    } catch (const std::exception&) {
+      bad_failed = true;
+    }
+  });
+  for (int i = 0; i < 5; ++i)
+    followers.emplace_back([&, i] {
+      if (inbox.store(delivery("evt_good" + std::to_string(i)))) ++good_stored;
+    });
+  REQUIRE(pollUntil(20s, [&] { return inbox.waiting() == 6; }));
+  blocker.held.commit();
+  first.join();
+  for (auto& t : followers) t.join();
+  CHECK(bad_failed);
+  CHECK(good_stored == 5);
+  CHECK(db.scalar("SELECT count(*) FROM webhook_deliveries WHERE delivery_id LIKE 'evt_good%'") == "5");
+  CHECK(db.scalar("SELECT count(*) FROM webhook_deliveries WHERE delivery_id = 'evt_bad'") == "0");
+}
+
+TEST_CASE("a delivery the matching worker cannot process is marked failed; the others in its batch are matched",
+          "[intake]") {
+  Fixture f;
+  auto cfg = testConfig(f.db);
+  cfg.matching.wait_seconds = 0;
+  TestDaemon d(cfg, f.clock);
+  // A payment the database refuses (as a broken constraint or a bug would), in the middle of a batch.
+  f.db.exec("CREATE FUNCTION refuse_bad() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+            " IF NEW.payment_key = 'pi_bad' THEN RAISE EXCEPTION 'refused by test trigger'; END IF;"
+            " RETURN NEW; END $$");
+  f.db.exec("CREATE TRIGGER refuse_bad BEFORE INSERT ON payments FOR EACH ROW EXECUTE FUNCTION refuse_bad()");
+  for (const std::string id : {"a", "bad", "b"}) {
+    StripeCheckout sc;
+    sc.event_id = "evt_" + id;
+    sc.session_id = "cs_" + id;
+    sc.payment_intent = "pi_" + id;
+    sc.client_reference_id = "ORDER-" + id;
+    sc.created = now(f.clock);
+    REQUIRE(postSigned(d, f.clock, stripeCheckoutEvent(sc)).status == 200);
+  }
+  // One a later parser cannot read any more.
+  f.db.exec("INSERT INTO webhook_deliveries (provider, delivery_id, event_type, status, raw_payload, received_at)"
+            " VALUES ('stripe', 'evt_unreadable', 'checkout.session.completed', 'received', '{\"id\":1}', now())");
+  CHECK(f.db.scalar("SELECT count(*) FROM webhook_deliveries WHERE status = 'received'") == "4");
+
+  CHECK(d->matchReceived() == 4);
+  CHECK(f.db.scalar("SELECT string_agg(delivery_id || '=' || status, ' ' ORDER BY delivery_id)"
+                    " FROM webhook_deliveries") == "evt_a=accepted evt_b=accepted evt_bad=failed evt_unreadable=failed");
+  CHECK(f.db.scalar("SELECT status_reason FROM webhook_deliveries WHERE delivery_id = 'evt_bad'")
+            .find("refused by test trigger") != std::string::npos);
+  CHECK(f.db.scalar("SELECT status_reason FROM webhook_deliveries WHERE delivery_id = 'evt_unreadable'")
+            .find("cannot be read again") != std::string::npos);
+  CHECK(f.db.scalar("SELECT string_agg(order_ref, ' ' ORDER BY order_ref) FROM outbound_events") == "ORDER-a ORDER-b");
+  CHECK(hasLine(d.get("/metrics").body, "capi_webhook_deliveries_matched_total{outcome=\"failed\"} 2"));
+  CHECK(d->matchReceived() == 0);
+}
+
+TEST_CASE("the retention purge keeps deliveries the worker has not matched yet, with their bodies", "[intake]") {
+  Fixture f;
+  TestDaemon d(testConfig(f.db), f.clock);
+  StripeCheckout sc;
+  sc.created = now(f.clock);
+  REQUIRE(postSigned(d, f.clock, stripeCheckoutEvent(sc)).status == 200);
+  store::PgPool pool(f.db.url(), 1, 0);
+  store::IngestStore ingest(pool);
+  const TimePoint later = f.clock.now() + std::chrono::hours(24 * 400);
+  CHECK(ingest.purge(later, later) == 0);
+  CHECK(f.db.scalar("SELECT count(*) FROM webhook_deliveries WHERE raw_payload IS NOT NULL") == "1");
+  CHECK(d->matchReceived() == 1);
+  CHECK(ingest.purge(later, later) == 1);
+  CHECK(f.db.scalar("SELECT count(*) FROM webhook_deliveries") == "0");
+}
