@@ -128,7 +128,7 @@ struct Daemon::Impl {
   std::thread maint_thread;
   std::condition_variable intake_cv;   // with maint_mu
   bool intake_wake = false;
-  std::thread intake_thread;
+  std::vector<std::thread> intake_threads;
   TimePoint last_intake_warning{};
   TimePoint last_purge{};
   TimePoint last_maintenance_warning{};
@@ -270,19 +270,21 @@ void Daemon::start() {
   i.listener = std::make_unique<store::OutboxListener>(i.config.database.url, [d = i.dispatcher.get()] { d->wake(); });
   i.listener->start();
   i.announcer->start();
-  i.intake_thread = std::thread([this] {
-    auto& i = *impl_;
-    std::unique_lock lock(i.maint_mu);
-    while (!i.stopping) {
-      lock.unlock();
-      matchReceived();
-      lock.lock();
-      // Deliveries stored by this instance wake it; a 1 s poll takes those of other instances
-      // and those left by a crash.
-      i.intake_cv.wait_for(lock, std::chrono::seconds(1), [&] { return i.stopping || i.intake_wake; });
-      i.intake_wake = false;
-    }
-  });
+  for (int n = 0; n < i.config.matching.workers; ++n) {
+    i.intake_threads.emplace_back([this] {
+      auto& i = *impl_;
+      std::unique_lock lock(i.maint_mu);
+      while (!i.stopping) {
+        lock.unlock();
+        matchReceived();
+        lock.lock();
+        // Deliveries stored by this instance wake a worker; a 1 s poll takes those of other
+        // instances and those left by a crash.
+        i.intake_cv.wait_for(lock, std::chrono::seconds(1), [&] { return i.stopping || i.intake_wake; });
+        i.intake_wake = false;
+      }
+    });
+  }
   i.maint_thread = std::thread([this] {
     auto& i = *impl_;
     std::unique_lock lock(i.maint_mu);
@@ -306,7 +308,7 @@ void Daemon::stop() {
   i.intake_cv.notify_all();
   i.server->stop();
   if (i.maint_thread.joinable()) i.maint_thread.join();
-  if (i.intake_thread.joinable()) i.intake_thread.join();
+  for (auto& t : i.intake_threads) t.join();
   if (i.listener) i.listener->stop();
   i.announcer->stop();
   i.dispatcher->stop();
@@ -386,8 +388,10 @@ void Daemon::reload(const config::Config& c) {
       c.server.threads != i.config.server.threads || c.server.max_body_bytes != i.config.server.max_body_bytes ||
       c.database.url != i.config.database.url || c.database.pool_size != i.config.database.pool_size ||
       c.admin.token != i.config.admin.token || c.retention.days != i.config.retention.days ||
+      c.matching.workers != i.config.matching.workers ||
       c.retention.raw_payload_days != i.config.retention.raw_payload_days)
-    spdlog::warn("reload: server.*, database.*, admin.token and retention.* changes take effect after a restart");
+    spdlog::warn("reload: server.*, database.*, matching.workers, admin.token and retention.* changes take effect "
+                 "after a restart");
   announce(c);
   spdlog::info("configuration reloaded");
 }

@@ -76,6 +76,7 @@ constexpr KeySpec kKeys[] = {
     {"matching", "unmatched", false},
     {"matching", "max_future_skew_seconds", false},
     {"matching", "max_past_skew_seconds", false},
+    {"matching", "workers", false},
     {"phone", "default_region", false},
     {"dispatch", "workers", false},
     {"dispatch", "lease_seconds", false},
@@ -910,6 +911,7 @@ class Loader {
     if (choice("matching.unmatched", unmatched, {"send", "drop"}))
       c.matching.unmatched = unmatched == "send" ? UnmatchedPolicy::Send : UnmatchedPolicy::Drop;
     integer("matching.max_future_skew_seconds", c.matching.max_future_skew_seconds, 0, kWeek);
+    integer("matching.workers", c.matching.workers, 1, 64);
     integer("matching.max_past_skew_seconds", c.matching.max_past_skew_seconds, 0, kWeek);
 
     region(c.phone_default_region);

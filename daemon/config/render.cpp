@@ -119,6 +119,7 @@ std::string renderRedacted(const Config& c) {
   w.key("unmatched", std::string(c.matching.unmatched == UnmatchedPolicy::Send ? "send" : "drop"));
   w.key("max_future_skew_seconds", c.matching.max_future_skew_seconds);
   w.key("max_past_skew_seconds", c.matching.max_past_skew_seconds);
+  w.key("workers", c.matching.workers);
 
   w.section("phone");
   w.key("default_region", c.phone_default_region);

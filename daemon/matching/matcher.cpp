@@ -72,11 +72,24 @@ bool lendsEventId(const store::ClientEventRecord& e, const store::PaymentRecord&
 }
 }  // namespace
 
-store::MatchTx::Queued Matcher::resolve(store::MatchTx& tx, const MatchingSettings& s,
-                                        const store::PaymentRecord& payment, const store::ClientEventRecord* event,
-                                        bool matched, TimePoint now, std::optional<bool> event_id_taken) {
+store::MatchTx::Queued Matcher::resolve(store::MatchTx& tx, const MatchingSettings& s, store::PaymentRecord& payment,
+                                        const store::ClientEventRecord* event, bool matched, TimePoint now,
+                                        std::optional<bool> event_id_taken, std::optional<int64_t> new_from_delivery) {
+  // Records the resolution with these rows: a new payment is inserted resolved (and gets its
+  // id), a stored one is updated.
+  auto queue = [&](const std::vector<store::OutboundRecord>& rows, const std::string& status,
+                   std::optional<int64_t> client_event_id) {
+    if (new_from_delivery && payment.id == 0) {
+      store::PaymentRecord resolved = payment;
+      resolved.status = status;
+      const auto inserted = tx.insertPayment(resolved, *new_from_delivery, client_event_id, now, rows);
+      payment.id = inserted.id;
+      return inserted.queued;
+    }
+    return tx.queueAndResolve(rows, payment.id, status, client_event_id, now);
+  };
   if (!matched && s.drop_unmatched) {
-    tx.resolvePayment(payment.id, "dropped", std::nullopt, now);
+    queue({}, "dropped", std::nullopt);
     spdlog::warn("payment {} {} had no browser event within {} s: dropped (matching.unmatched = drop)",
                  payment.provider, payment.payment_key, s.wait_seconds);
     return {};
@@ -150,7 +163,7 @@ store::MatchTx::Queued Matcher::resolve(store::MatchTx& tx, const MatchingSettin
   };
   const std::optional<int64_t> event_row = event != nullptr ? std::optional<int64_t>(event->id) : std::nullopt;
   auto rows = rowsFor({});
-  auto queued = tx.queueAndResolve(rows, payment.id, matched ? "matched" : "unmatched", event_row, now);
+  auto queued = queue(rows, matched ? "matched" : "unmatched", event_row);
   if (queued.created < static_cast<int>(rows.size()) && in.event_id != payment.payment_key) {
     // A payment whose order takes other locks claimed the same event_id between the check above
     // and the insert (the insert waited for it and then skipped the row). The pixels left
@@ -163,7 +176,7 @@ store::MatchTx::Queued Matcher::resolve(store::MatchTx& tx, const MatchingSettin
       spdlog::warn("event_id {} was taken by another payment meanwhile; payment {} uses its own id", in.event_id,
                    payment.payment_key);
       useOwnId();
-      const auto again = tx.queueAndResolve(rowsFor(missing), payment.id, "unmatched", event_row, now);
+      const auto again = queue(rowsFor(missing), "unmatched", event_row);
       queued.created += again.created;
       queued.pending += again.pending;
     }
@@ -292,19 +305,20 @@ int Matcher::matchDelivery(store::MatchTx& tx, const MatchingSettings& s, const 
   p.status = "waiting";
   p.match_deadline = now + std::chrono::seconds(s.wait_seconds);
   p.created_at = now;
-  auto created = tx.insertPaymentAndFindEvent(p, row, derivedEventId(p.order_ref, p.payment_key), pixelIds(s));
-  p.id = created.id;
+  const auto found = tx.lookupEvent(p.refs, p.browser_event_id, derivedEventId(p.order_ref, p.payment_key),
+                                    pixelIds(s));
   ++counts.accepted;
-  const auto& event = created.event;
+  const auto& event = found.event;
   std::string detail;
   store::MatchTx::Queued queued;
   if (event && lendsEventId(*event, p)) {
-    queued = resolve(tx, s, p, &*event, true, now, created.event_id_taken);
+    queued = resolve(tx, s, p, &*event, true, now, found.event_id_taken, row);
     detail = "matched browser event " + event->event_id;
   } else if (s.wait_seconds == 0) {
-    queued = resolve(tx, s, p, event ? &*event : nullptr, false, now, created.derived_event_id_taken);
+    queued = resolve(tx, s, p, event ? &*event : nullptr, false, now, found.derived_event_id_taken, row);
     detail = "no browser Purchase: sent with the derived event_id";
   } else {
+    p.id = tx.insertPayment(p, row, std::nullopt, now, {}).id;
     detail = "waiting up to " + std::to_string(s.wait_seconds) + " s for the browser event";
   }
   spdlog::info("{} {} {}: accepted, payment {} ({})", facts.provider, facts.event_type, facts.delivery_id,
@@ -325,7 +339,7 @@ int Matcher::onBrowserEvents(const std::vector<store::ClientEventRecord>& events
   int pending = 0;
   store_.inTransaction([&](store::MatchTx& tx) {
     resolved = pending = 0;
-    for (const auto& p : tx.claimWaitingByRefs({refs.begin(), refs.end()}, 100)) {
+    for (auto& p : tx.claimWaitingByRefs({refs.begin(), refs.end()}, 100)) {
       auto event = tx.findClientEvent(p.refs, p.browser_event_id);
       if (!event || !lendsEventId(*event, p)) continue;
       pending += resolve(tx, *s, p, &*event, true, now).pending;
@@ -343,7 +357,7 @@ int Matcher::sweep(int limit) {
   int pending = 0;
   store_.inTransaction([&](store::MatchTx& tx) {
     resolved = pending = 0;
-    for (const auto& p : tx.claimWaiting(limit, now)) {
+    for (auto& p : tx.claimWaiting(limit, now)) {
       auto event = tx.findClientEvent(p.refs, p.browser_event_id);
       if (event && lendsEventId(*event, p)) {
         pending += resolve(tx, *s, p, &*event, true, now).pending;

@@ -73,9 +73,12 @@ class Matcher {
   // event: the browser event found for the payment, or null. matched: its event_id and
   // event_time are used (else the derived id and the payment's time, with the event's
   // identifiers such as fbp/fbc still used when it exists).
-  store::MatchTx::Queued resolve(store::MatchTx& tx, const MatchingSettings& s, const store::PaymentRecord& payment,
-              const store::ClientEventRecord* event, bool matched, TimePoint now,
-              std::optional<bool> event_id_taken = std::nullopt);
+  // new_from_delivery: the payment is not stored yet (id 0); it is inserted resolved, linked to
+  // that delivery, and payment.id is set.
+  store::MatchTx::Queued resolve(store::MatchTx& tx, const MatchingSettings& s, store::PaymentRecord& payment,
+                                 const store::ClientEventRecord* event, bool matched, TimePoint now,
+                                 std::optional<bool> event_id_taken = std::nullopt,
+                                 std::optional<int64_t> new_from_delivery = std::nullopt);
 
   // One transaction over up to limit deliveries (or only_id); `claimed` receives their ids.
   MatchCounts matchBatch(int limit, std::optional<int64_t> only_id, std::vector<int64_t>& claimed);

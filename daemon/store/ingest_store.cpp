@@ -80,41 +80,104 @@ std::optional<PaymentRecord> MatchTx::findPayment(const std::string& provider,
   return toPayment(r[0]);
 }
 
-MatchTx::NewPayment MatchTx::insertPaymentAndFindEvent(const PaymentRecord& p, int64_t delivery_row,
-                                                       const std::string& derived_event_id,
-                                                       const std::vector<std::string>& pixels) {
-  const std::string amount = p.amount_minor ? std::to_string(*p.amount_minor) : std::string();
-  // One round trip: insert, link the delivery, and read what resolving the payment needs. The
-  // new payment has no outbound rows yet, so any Purchase row with an event_id is another's.
+MatchTx::EventLookup MatchTx::lookupEvent(const std::vector<std::string>& refs, const std::string& browser_event_id,
+                                          const std::string& derived_event_id,
+                                          const std::vector<std::string>& pixels) {
+  // The new payment has no outbound rows yet, so any Purchase row with an event_id is another's.
   auto r = sql::prepared(
-      impl_.tx, "insert_payment",
-      "WITH p AS ("
-      "  INSERT INTO payments (provider, payment_key, order_ref, refs, browser_event_id, amount_minor, currency,"
-      "   paid_at, user_data, hash_anomalies, status, match_deadline, created_at, object_ids)"
-      "  VALUES ($1, $2, $3, $4::text[], $5, $6::bigint, $7, to_timestamp($8::float8), $9::jsonb, $10::jsonb, $11,"
-      "   to_timestamp($12::float8), to_timestamp($13::float8), $14::text[]) RETURNING id),"
-      " d AS (UPDATE webhook_deliveries SET payment_id = (SELECT id FROM p), status = 'accepted', status_reason = NULL"
-      "       WHERE id = $15),"
-      " c AS (" + clientEventQuery("$4::text[]", "coalesce($5, '')") + ")"
-      " SELECT c.*, (SELECT id FROM p),"
-      "  EXISTS (SELECT 1 FROM outbound_events o WHERE o.pixel_id = ANY($17::text[])"
+      impl_.tx, "lookup_event",
+      "WITH c AS (" + clientEventQuery("$1::text[]", "coalesce($2, '')") + ")"
+      " SELECT c.*,"
+      "  EXISTS (SELECT 1 FROM outbound_events o WHERE o.pixel_id = ANY($4::text[])"
       "          AND o.event_name = 'Purchase' AND o.event_id = c.event_id),"
-      "  EXISTS (SELECT 1 FROM outbound_events o WHERE o.pixel_id = ANY($17::text[])"
-      "          AND o.event_name = 'Purchase' AND o.event_id = $16)"
+      "  EXISTS (SELECT 1 FROM outbound_events o WHERE o.pixel_id = ANY($4::text[])"
+      "          AND o.event_name = 'Purchase' AND o.event_id = $3)"
       " FROM (SELECT 1) AS one LEFT JOIN c ON true",
-      p.provider, p.payment_key, sql::nullIfEmpty(p.order_ref), sql::textArray(p.refs),
-      sql::nullIfEmpty(p.browser_event_id), sql::nullIfEmpty(amount), sql::nullIfEmpty(p.currency),
-      sql::ts(p.paid_at), p.user_data_json, p.anomalies_json, p.status, sql::ts(p.match_deadline),
-      sql::ts(p.created_at), sql::textArray(p.object_ids), delivery_row, derived_event_id, sql::textArray(pixels));
+      sql::textArray(refs), sql::nullIfEmpty(browser_event_id), derived_event_id, sql::textArray(pixels));
   const auto row = r[0];
   const auto n = static_cast<pqxx::row::size_type>(row.size());
-  NewPayment out;
-  out.id = row[n - 3].as<int64_t>();
+  EventLookup out;
   out.derived_event_id_taken = row[n - 1].as<bool>();
   if (!row[0].is_null()) {
     out.event = toClientEvent(row);
     out.event_id_taken = row[n - 2].as<bool>();
   }
+  return out;
+}
+
+namespace {
+
+// Outbound rows as the parallel arrays the inserts unnest ($1..$13 of both statements below).
+struct OutboundArrays {
+  std::vector<std::optional<std::string>> pixel, name, event_id, event_time, order_ref, pid, matched, payload,
+      row_status, next_at, error, test_code, created;
+  explicit OutboundArrays(const std::vector<OutboundRecord>& rows) {
+    for (const auto& o : rows) {
+      pixel.push_back(o.pixel_id);
+      name.push_back(o.event_name);
+      event_id.push_back(o.event_id);
+      event_time.push_back(sql::ts(o.event_time));
+      order_ref.push_back(o.order_ref.empty() ? std::nullopt : std::optional<std::string>(o.order_ref));
+      pid.push_back(o.payment_id ? std::optional<std::string>(std::to_string(*o.payment_id)) : std::nullopt);
+      matched.push_back(o.matched ? "true" : "false");
+      payload.push_back(o.payload_json);
+      row_status.push_back(o.status);
+      next_at.push_back(sql::ts(o.next_attempt_at));
+      error.push_back(o.last_error.empty() ? std::nullopt : std::optional<std::string>(o.last_error));
+      test_code.push_back(o.test_event_code ? "true" : "false");
+      created.push_back(sql::ts(o.created_at));
+    }
+  }
+};
+
+// INSERT ... SELECT over the arrays; payment_id_expr replaces the rows' payment ids when set.
+std::string insertOutboundSql(const std::string& payment_id_expr) {
+  return "INSERT INTO outbound_events (pixel_id, event_name, event_id, event_time, order_ref, payment_id, matched,"
+         " payload, status, next_attempt_at, last_error, test_event_code, created_at)"
+         " SELECT pixel_id, event_name, event_id, to_timestamp(event_time), order_ref, " +
+         (payment_id_expr.empty() ? std::string("payment_id") : payment_id_expr) +
+         ", matched, payload, status, to_timestamp(next_at), last_error, test_code, to_timestamp(created)"
+         " FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::text[], $6::bigint[], $7::bool[],"
+         "             $8::jsonb[], $9::text[], $10::float8[], $11::text[], $12::bool[], $13::float8[])"
+         "      AS u(pixel_id, event_name, event_id, event_time, order_ref, payment_id, matched, payload, status,"
+         "           next_at, last_error, test_code, created)"
+         " ON CONFLICT DO NOTHING RETURNING status";
+}
+
+}  // namespace
+
+MatchTx::InsertedPayment MatchTx::insertPayment(const PaymentRecord& p, int64_t delivery_row,
+                                                std::optional<int64_t> client_event_id, TimePoint now,
+                                                const std::vector<OutboundRecord>& rows) {
+  const std::string amount = p.amount_minor ? std::to_string(*p.amount_minor) : std::string();
+  const std::string ce = client_event_id ? std::to_string(*client_event_id) : std::string();
+  const bool resolved = p.status != "waiting";
+  const OutboundArrays a(rows);
+  auto r = sql::prepared(
+      impl_.tx, "insert_payment",
+      "WITH p AS ("
+      "  INSERT INTO payments (provider, payment_key, order_ref, refs, browser_event_id, amount_minor, currency,"
+      "   paid_at, user_data, hash_anomalies, status, match_deadline, created_at, object_ids, client_event_id,"
+      "   resolved_at)"
+      "  VALUES ($14, $15, $16, $17::text[], $18, $19::bigint, $20, to_timestamp($21::float8), $22::jsonb,"
+      "   $23::jsonb, $24, to_timestamp($25::float8), to_timestamp($26::float8), $27::text[], $28::bigint,"
+      "   to_timestamp($29::float8)) RETURNING id),"
+      " d AS (UPDATE webhook_deliveries SET payment_id = (SELECT id FROM p), status = 'accepted', status_reason = NULL"
+      "       WHERE id = $30),"
+      " o AS (" + insertOutboundSql("(SELECT id FROM p)") + ")"
+      " SELECT (SELECT id FROM p), count(*), count(*) FILTER (WHERE status = 'pending') FROM o",
+      sql::arrayLiteral(a.pixel), sql::arrayLiteral(a.name), sql::arrayLiteral(a.event_id),
+      sql::arrayLiteral(a.event_time), sql::arrayLiteral(a.order_ref), sql::arrayLiteral(a.pid),
+      sql::arrayLiteral(a.matched), sql::arrayLiteral(a.payload), sql::arrayLiteral(a.row_status),
+      sql::arrayLiteral(a.next_at), sql::arrayLiteral(a.error), sql::arrayLiteral(a.test_code),
+      sql::arrayLiteral(a.created), p.provider, p.payment_key, sql::nullIfEmpty(p.order_ref), sql::textArray(p.refs),
+      sql::nullIfEmpty(p.browser_event_id), sql::nullIfEmpty(amount), sql::nullIfEmpty(p.currency),
+      sql::ts(p.paid_at), p.user_data_json, p.anomalies_json, p.status, sql::ts(p.match_deadline),
+      sql::ts(p.created_at), sql::textArray(p.object_ids), sql::nullIfEmpty(ce),
+      resolved ? sql::ts(now).c_str() : nullptr, delivery_row);
+  InsertedPayment out;
+  out.id = r[0][0].as<int64_t>();
+  out.queued = {r[0][1].as<int>(), r[0][2].as<int>()};
   return out;
 }
 
@@ -171,15 +234,6 @@ std::vector<PaymentRecord> MatchTx::claimWaiting(int limit, TimePoint now) {
   return out;
 }
 
-void MatchTx::resolvePayment(int64_t id, const std::string& status, std::optional<int64_t> client_event_id,
-                             TimePoint now) {
-  const std::string ce = client_event_id ? std::to_string(*client_event_id) : std::string();
-  sql::prepared(impl_.tx, "resolve_payment", 
-      "UPDATE payments SET status = $2, client_event_id = $3::bigint, resolved_at = to_timestamp($4::float8)"
-      " WHERE id = $1",
-      id, status, sql::nullIfEmpty(ce), sql::ts(now));
-}
-
 std::vector<std::string> MatchTx::pixelsQueuedFor(int64_t payment_id) {
   std::vector<std::string> out;
   for (const auto& row : sql::prepared(impl_.tx, "pixels_queued_for",
@@ -202,45 +256,19 @@ bool MatchTx::eventIdTakenByOtherPayment(const std::string& event_id, int64_t pa
 MatchTx::Queued MatchTx::queueAndResolve(const std::vector<OutboundRecord>& rows, int64_t payment_id,
                                          const std::string& status, std::optional<int64_t> client_event_id,
                                          TimePoint now) {
-  std::vector<std::optional<std::string>> pixel, name, event_id, event_time, order_ref, pid, matched, payload,
-      row_status, next_at, error, test_code, created;
-  for (const auto& o : rows) {
-    pixel.push_back(o.pixel_id);
-    name.push_back(o.event_name);
-    event_id.push_back(o.event_id);
-    event_time.push_back(sql::ts(o.event_time));
-    order_ref.push_back(o.order_ref.empty() ? std::nullopt : std::optional<std::string>(o.order_ref));
-    pid.push_back(o.payment_id ? std::optional<std::string>(std::to_string(*o.payment_id)) : std::nullopt);
-    matched.push_back(o.matched ? "true" : "false");
-    payload.push_back(o.payload_json);
-    row_status.push_back(o.status);
-    next_at.push_back(sql::ts(o.next_attempt_at));
-    error.push_back(o.last_error.empty() ? std::nullopt : std::optional<std::string>(o.last_error));
-    test_code.push_back(o.test_event_code ? "true" : "false");
-    created.push_back(sql::ts(o.created_at));
-  }
   const std::string ce = client_event_id ? std::to_string(*client_event_id) : std::string();
-  // The rows travel as parallel arrays.
+  const OutboundArrays a(rows);
   auto r = sql::prepared(
       impl_.tx, "queue_and_resolve",
-      "WITH o AS ("
-      "  INSERT INTO outbound_events (pixel_id, event_name, event_id, event_time, order_ref, payment_id, matched,"
-      "   payload, status, next_attempt_at, last_error, test_event_code, created_at)"
-      "  SELECT pixel_id, event_name, event_id, to_timestamp(event_time), order_ref, payment_id, matched, payload,"
-      "   status, to_timestamp(next_at), last_error, test_code, to_timestamp(created)"
-      "  FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::text[], $6::bigint[], $7::bool[],"
-      "              $8::jsonb[], $9::text[], $10::float8[], $11::text[], $12::bool[], $13::float8[])"
-      "       AS u(pixel_id, event_name, event_id, event_time, order_ref, payment_id, matched, payload, status,"
-      "            next_at, last_error, test_code, created)"
-      "  ON CONFLICT DO NOTHING RETURNING status),"
+      "WITH o AS (" + insertOutboundSql("") + "),"
       " r AS (UPDATE payments SET status = $15, client_event_id = $16::bigint,"
       "       resolved_at = to_timestamp($17::float8) WHERE id = $14)"
       " SELECT count(*), count(*) FILTER (WHERE status = 'pending') FROM o",
-      sql::arrayLiteral(pixel), sql::arrayLiteral(name), sql::arrayLiteral(event_id), sql::arrayLiteral(event_time),
-      sql::arrayLiteral(order_ref), sql::arrayLiteral(pid), sql::arrayLiteral(matched), sql::arrayLiteral(payload),
-      sql::arrayLiteral(row_status), sql::arrayLiteral(next_at), sql::arrayLiteral(error),
-      sql::arrayLiteral(test_code), sql::arrayLiteral(created), payment_id, status, sql::nullIfEmpty(ce),
-      sql::ts(now));
+      sql::arrayLiteral(a.pixel), sql::arrayLiteral(a.name), sql::arrayLiteral(a.event_id),
+      sql::arrayLiteral(a.event_time), sql::arrayLiteral(a.order_ref), sql::arrayLiteral(a.pid),
+      sql::arrayLiteral(a.matched), sql::arrayLiteral(a.payload), sql::arrayLiteral(a.row_status),
+      sql::arrayLiteral(a.next_at), sql::arrayLiteral(a.error), sql::arrayLiteral(a.test_code),
+      sql::arrayLiteral(a.created), payment_id, status, sql::nullIfEmpty(ce), sql::ts(now));
   return {r[0][0].as<int>(), r[0][1].as<int>()};
 }
 

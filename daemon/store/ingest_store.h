@@ -31,16 +31,28 @@ class MatchTx {
 
   // The provider's payment known by any of these object ids. Locks the row.
   std::optional<PaymentRecord> findPayment(const std::string& provider, const std::vector<std::string>& object_ids);
-  struct NewPayment {
-    int64_t id = 0;
-    std::optional<ClientEventRecord> event;   // what findClientEvent(p.refs, p.browser_event_id) finds
+  struct EventLookup {
+    std::optional<ClientEventRecord> event;   // what findClientEvent(refs, browser_event_id) finds
     bool event_id_taken = false;              // event's event_id is already a Purchase's on one of pixels
     bool derived_event_id_taken = false;      // derived_event_id is already a Purchase's on one of pixels
   };
-  // Inserts the payment, links the delivery that announced it (status 'accepted'), and reads what
-  // resolving it needs, in one statement.
-  NewPayment insertPaymentAndFindEvent(const PaymentRecord& p, int64_t delivery_row,
-                                       const std::string& derived_event_id, const std::vector<std::string>& pixels);
+  // findClientEvent, and whether the event_ids a new payment might use are taken, in one statement.
+  EventLookup lookupEvent(const std::vector<std::string>& refs, const std::string& browser_event_id,
+                          const std::string& derived_event_id, const std::vector<std::string>& pixels);
+  struct Queued {
+    int created = 0;   // rows inserted: a (pixel, event) or (pixel, payment) that had one is skipped
+    int pending = 0;   // of those, rows a dispatcher will send
+  };
+  struct InsertedPayment {
+    int64_t id = 0;
+    Queued queued;
+  };
+  // Inserts a new payment in its final state (p.status; client_event_id and resolved_at when it
+  // is resolved), links the delivery that announced it (status 'accepted'), and inserts its
+  // outbound rows (their payment_id is the new id), in one statement: a payment resolved on
+  // arrival is written once, never updated.
+  InsertedPayment insertPayment(const PaymentRecord& p, int64_t delivery_row, std::optional<int64_t> client_event_id,
+                                TimePoint now, const std::vector<OutboundRecord>& rows);
   // Adds references and object ids, and fills order_ref / customer data the earlier webhooks lacked.
   void mergePayment(int64_t id, const std::vector<std::string>& refs, const std::vector<std::string>& object_ids,
                     const std::string& order_ref,
@@ -57,19 +69,14 @@ class MatchTx {
   // event that lends its event_id. Oldest deadline first, locked, skipping locked rows.
   std::vector<PaymentRecord> claimWaiting(int limit, TimePoint now);
 
-  void resolvePayment(int64_t id, const std::string& status, std::optional<int64_t> client_event_id,
-                      TimePoint now);
   // The pixels that already have an outbound row for this payment.
   std::vector<std::string> pixelsQueuedFor(int64_t payment_id);
   // True when another payment's outbound Purchase to one of these pixels already uses this event_id.
   bool eventIdTakenByOtherPayment(const std::string& event_id, int64_t payment_id,
                                   const std::vector<std::string>& pixels);
 
-  struct Queued {
-    int created = 0;   // rows inserted: a (pixel, event) or (pixel, payment) that had one is skipped
-    int pending = 0;   // of those, rows a dispatcher will send
-  };
-  // Inserts the payment's outbound rows and resolves it (resolvePayment) in one statement.
+  // Inserts a stored payment's outbound rows and resolves it (status, client_event_id,
+  // resolved_at) in one statement; with no rows, only resolves it.
   Queued queueAndResolve(const std::vector<OutboundRecord>& rows, int64_t payment_id, const std::string& status,
                          std::optional<int64_t> client_event_id, TimePoint now);
 

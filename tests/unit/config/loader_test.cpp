@@ -83,6 +83,7 @@ TEST_CASE("A file with only database.url yields the documented defaults", "[conf
   CHECK(c.stripe.paid_event_types.size() == 4);
   CHECK(c.matching.wait_seconds == 600);
   CHECK(c.matching.unmatched == UnmatchedPolicy::Send);
+  CHECK(c.matching.workers == 4);
   CHECK(c.phone_default_region.empty());
   CHECK(c.dispatch.max_attempts == 20);
   CHECK(c.retention.raw_payload_days == 7);
@@ -136,6 +137,7 @@ wait_seconds = 0
 unmatched = drop
 max_future_skew_seconds = 60
 max_past_skew_seconds = 3600
+workers = 3
 [phone]
 default_region = de
 [dispatch]
@@ -191,6 +193,7 @@ token = admin-token-value
   CHECK(c.matching.unmatched == UnmatchedPolicy::Drop);
   CHECK(c.matching.max_future_skew_seconds == 60);
   CHECK(c.matching.max_past_skew_seconds == 3600);
+  CHECK(c.matching.workers == 3);
   CHECK(c.phone_default_region == "DE");
   CHECK(c.dispatch.workers == 4);
   CHECK(c.dispatch.lease_seconds == 60);
