@@ -240,6 +240,7 @@ MatchCounts Matcher::matchBatch(int limit, std::optional<int64_t> only_id, std::
     counts = {};
     pending = 0;
     claimed.clear();
+    tx.useGenericPlans();
     const auto deliveries = tx.claimReceived(limit, only_id);
     std::vector<webhooks::ParseResult> parsed;
     std::vector<std::string> locks;

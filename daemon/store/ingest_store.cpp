@@ -43,6 +43,8 @@ std::vector<ReceivedDelivery> MatchTx::claimReceived(int limit, std::optional<in
   return out;
 }
 
+void MatchTx::useGenericPlans() { impl_.tx.exec("SET LOCAL plan_cache_mode = force_generic_plan"); }
+
 void MatchTx::lockKeys(std::vector<std::string> keys) {
   std::sort(keys.begin(), keys.end());
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());

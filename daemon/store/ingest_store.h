@@ -26,6 +26,11 @@ class MatchTx {
   // transactions locking overlapping sets never deadlock on them. Read what they protect in a
   // later statement: this one's snapshot predates them.
   void lockKeys(std::vector<std::string> keys);
+  // For the rest of this transaction, prepared statements run their generic plan instead of
+  // being planned again for each call's values (PostgreSQL's choice for the lookups below, which
+  // cost more to plan than to run). The statements are written so the generic plan uses their
+  // indexes.
+  void useGenericPlans();
   void setDeliveryOutcome(int64_t delivery_row, const std::string& status, const std::string& reason,
                           std::optional<int64_t> payment_id);
 
