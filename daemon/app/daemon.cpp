@@ -173,6 +173,8 @@ Daemon::Daemon(config::Config config, Dependencies deps) : impl_(std::make_uniqu
 
   i.metrics.describe("capi_webhook_deliveries_matched_total", "counter",
                      "Webhook deliveries the matching worker processed, by outcome.");
+  i.metrics.describe("capi_webhook_matching_batches_split_total", "counter",
+                     "Matching batches that failed and were matched again one delivery at a time.");
   i.metrics.describe("capi_webhooks_awaiting_match", "gauge",
                      "Webhook deliveries acknowledged and not yet matched (status received).");
   i.metrics.describe("capi_oldest_awaiting_match_age_seconds", "gauge",
@@ -337,6 +339,7 @@ int Daemon::matchReceived() {
       count("duplicate_order", c.duplicate_order);
       count("ignored", c.ignored);
       count("failed", c.failed);
+      if (c.split_batches > 0) i.metrics.increment("capi_webhook_matching_batches_split_total", {}, c.split_batches);
       total += c.total();
       if (c.total() < kBatch) break;
     }

@@ -8,7 +8,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
+#include <utility>
 
 namespace capi::matching {
 
@@ -17,6 +19,7 @@ MatchCounts& MatchCounts::operator+=(const MatchCounts& o) {
   duplicate_order += o.duplicate_order;
   ignored += o.ignored;
   failed += o.failed;
+  split_batches += o.split_batches;
   return *this;
 }
 
@@ -193,6 +196,29 @@ std::vector<std::string> objectIds(const webhooks::PaymentFacts& facts) {
 }
 }  // namespace
 
+// The payments of a batch's orders, by provider and id (payment key or object id): those stored
+// before (found and locked in one statement), and those the batch creates, so that a second
+// webhook for an order in the same batch finds the first one's payment.
+struct Matcher::BatchPayments {
+  std::map<std::pair<std::string, std::string>, int64_t> by_id;
+  std::map<int64_t, std::string> key_of;
+
+  void add(const std::string& provider, int64_t id, const std::string& key, const std::vector<std::string>& ids) {
+    key_of.emplace(id, key);
+    by_id.emplace(std::make_pair(provider, key), id);
+    for (const auto& i : ids) by_id.emplace(std::make_pair(provider, i), id);
+  }
+  // The lowest payment id known by any of ids.
+  std::optional<int64_t> find(const std::string& provider, const std::vector<std::string>& ids) const {
+    std::optional<int64_t> best;
+    for (const auto& i : ids) {
+      const auto it = by_id.find({provider, i});
+      if (it != by_id.end() && (!best || it->second < *best)) best = it->second;
+    }
+    return best;
+  }
+};
+
 MatchCounts Matcher::matchReceived(int limit) {
   std::vector<int64_t> claimed;
   for (int attempt = 1;; ++attempt) {
@@ -214,6 +240,7 @@ MatchCounts Matcher::matchReceived(int limit) {
     break;
   }
   MatchCounts total;
+  total.split_batches = 1;
   for (const int64_t id : claimed) {
     std::vector<int64_t> one;
     try {
@@ -254,6 +281,13 @@ MatchCounts Matcher::matchBatch(int limit, std::optional<int64_t> only_id, std::
     // Webhooks for one order (checkout.session.completed and payment_intent.succeeded arrive
     // together) may be in two workers' batches: they serialize on these locks.
     tx.lockKeys(locks);
+    BatchPayments known;
+    std::map<std::string, std::vector<std::string>> ids_by_provider;
+    for (const auto& r : parsed)
+      if (r.status == webhooks::ParseStatus::Ok && r.facts.paid)
+        for (const auto& id : objectIds(r.facts)) ids_by_provider[r.facts.provider].push_back(id);
+    for (const auto& [provider, ids] : ids_by_provider)
+      for (const auto& p : tx.findPayments(provider, ids)) known.add(provider, p.id, p.payment_key, p.object_ids);
     for (std::size_t i = 0; i < deliveries.size(); ++i) {
       const auto& d = deliveries[i];
       if (parsed[i].status != webhooks::ParseStatus::Ok) {
@@ -264,7 +298,7 @@ MatchCounts Matcher::matchBatch(int limit, std::optional<int64_t> only_id, std::
         ++counts.failed;
         continue;
       }
-      pending += matchDelivery(tx, *s, parsed[i].facts, d.id, now, counts);
+      pending += matchDelivery(tx, *s, parsed[i].facts, d.id, now, known, counts);
     }
   });
   if (pending > 0 && wake_) wake_();
@@ -272,7 +306,7 @@ MatchCounts Matcher::matchBatch(int limit, std::optional<int64_t> only_id, std::
 }
 
 int Matcher::matchDelivery(store::MatchTx& tx, const MatchingSettings& s, const webhooks::PaymentFacts& facts,
-                           int64_t row, TimePoint now, MatchCounts& counts) {
+                           int64_t row, TimePoint now, BatchPayments& known, MatchCounts& counts) {
   if (!facts.paid) {
     // Paid when it arrived, but the paid event types have changed since.
     tx.setDeliveryOutcome(row, "ignored", facts.ignore_reason, std::nullopt);
@@ -281,13 +315,13 @@ int Matcher::matchDelivery(store::MatchTx& tx, const MatchingSettings& s, const 
   }
   const auto ids = objectIds(facts);
   UserData customer = hashCustomer(facts.customer, s.normalize);
-  auto existing = tx.findPayment(facts.provider, ids);
-  if (existing) {
-    tx.mergePayment(existing->id, facts.refs, ids, facts.order_ref, facts.browser_event_id, customer.toJson());
-    tx.setDeliveryOutcome(row, "duplicate_order", "order already known as payment " + existing->payment_key,
-                          existing->id);
+  if (const auto existing = known.find(facts.provider, ids)) {
+    const std::string& key = known.key_of.at(*existing);
+    tx.mergePayment(*existing, facts.refs, ids, facts.order_ref, facts.browser_event_id, customer.toJson());
+    tx.setDeliveryOutcome(row, "duplicate_order", "order already known as payment " + key, *existing);
+    known.add(facts.provider, *existing, key, ids);
     spdlog::info("{} {} {}: duplicate_order (payment {} already recorded)", facts.provider, facts.event_type,
-                 facts.delivery_id, existing->payment_key);
+                 facts.delivery_id, key);
     ++counts.duplicate_order;
     return 0;
   }
@@ -322,6 +356,7 @@ int Matcher::matchDelivery(store::MatchTx& tx, const MatchingSettings& s, const 
     p.id = tx.insertPayment(p, row, std::nullopt, now, {}).id;
     detail = "waiting up to " + std::to_string(s.wait_seconds) + " s for the browser event";
   }
+  known.add(p.provider, p.id, p.payment_key, ids);
   spdlog::info("{} {} {}: accepted, payment {} ({})", facts.provider, facts.event_type, facts.delivery_id,
                p.payment_key, detail);
   return queued.pending;

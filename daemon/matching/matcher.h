@@ -41,6 +41,7 @@ struct MatchCounts {
   int duplicate_order = 0;   // another webhook for an order already known
   int ignored = 0;           // not (or no longer) a paid event
   int failed = 0;            // could not be processed; status 'failed' with the reason
+  int split_batches = 0;     // batches that failed and were matched again one delivery at a time
   int total() const { return accepted + duplicate_order + ignored + failed; }
   MatchCounts& operator+=(const MatchCounts& o);
 };
@@ -82,9 +83,10 @@ class Matcher {
 
   // One transaction over up to limit deliveries (or only_id); `claimed` receives their ids.
   MatchCounts matchBatch(int limit, std::optional<int64_t> only_id, std::vector<int64_t>& claimed);
+  struct BatchPayments;
   // One delivery inside the batch's transaction. Returns the outbound rows it made sendable.
   int matchDelivery(store::MatchTx& tx, const MatchingSettings& s, const webhooks::PaymentFacts& facts,
-                    int64_t row, TimePoint now, MatchCounts& counts);
+                    int64_t row, TimePoint now, BatchPayments& known, MatchCounts& counts);
 
   store::IngestStore& store_;
   const Clock& clock_;

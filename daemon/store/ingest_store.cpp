@@ -65,21 +65,20 @@ void MatchTx::setDeliveryOutcome(int64_t delivery_row, const std::string& status
       delivery_row, status, sql::nullIfEmpty(reason), sql::nullIfEmpty(pid));
 }
 
-std::optional<PaymentRecord> MatchTx::findPayment(const std::string& provider,
-                                                  const std::vector<std::string>& object_ids) {
-  // The lowest id among the matches, found through each index on its own: written as
-  // "... OR object_ids && $2 ORDER BY id LIMIT 1", the prepared (generic) plan walked the
-  // primary key through the whole table.
-  auto r = sql::prepared(impl_.tx, "find_payment",
-                         "SELECT " + paymentColumns() +
-                             " FROM payments WHERE id = (SELECT min(id) FROM ("
-                             "   SELECT id FROM payments WHERE provider = $1 AND payment_key = ANY($2::text[])"
-                             "   UNION ALL"
-                             "   SELECT id FROM payments WHERE provider = $1 AND object_ids && $2::text[]) AS m)"
-                             " FOR UPDATE",
-                         provider, sql::textArray(object_ids));
-  if (r.empty()) return std::nullopt;
-  return toPayment(r[0]);
+std::vector<MatchTx::KnownPayment> MatchTx::findPayments(const std::string& provider,
+                                                         const std::vector<std::string>& ids) {
+  // Each index on its own (a UNION), so the generic plan uses both: written as one OR, it may not.
+  auto r = sql::prepared(impl_.tx, "find_payments",
+                         "SELECT id, payment_key, object_ids FROM payments WHERE id IN ("
+                         "   SELECT id FROM payments WHERE provider = $1 AND payment_key = ANY($2::text[])"
+                         "   UNION"
+                         "   SELECT id FROM payments WHERE provider = $1 AND object_ids && $2::text[])"
+                         " ORDER BY id FOR UPDATE",
+                         provider, sql::textArray(ids));
+  std::vector<KnownPayment> out;
+  for (const auto& row : r)
+    out.push_back({row[0].as<int64_t>(), row[1].as<std::string>(), sql::parseTextArray(row[2])});
+  return out;
 }
 
 MatchTx::EventLookup MatchTx::lookupEvent(const std::vector<std::string>& refs, const std::string& browser_event_id,

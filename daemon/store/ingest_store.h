@@ -34,8 +34,14 @@ class MatchTx {
   void setDeliveryOutcome(int64_t delivery_row, const std::string& status, const std::string& reason,
                           std::optional<int64_t> payment_id);
 
-  // The provider's payment known by any of these object ids. Locks the row.
-  std::optional<PaymentRecord> findPayment(const std::string& provider, const std::vector<std::string>& object_ids);
+  struct KnownPayment {
+    int64_t id = 0;
+    std::string payment_key;
+    std::vector<std::string> object_ids;
+  };
+  // The provider's payments known by any of these ids (as payment_key or among object_ids),
+  // locked, lowest id first: one statement for a whole batch of deliveries.
+  std::vector<KnownPayment> findPayments(const std::string& provider, const std::vector<std::string>& ids);
   struct EventLookup {
     std::optional<ClientEventRecord> event;   // what findClientEvent(refs, browser_event_id) finds
     bool event_id_taken = false;              // event's event_id is already a Purchase's on one of pixels

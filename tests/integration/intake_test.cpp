@@ -261,7 +261,9 @@ TEST_CASE("a delivery the matching worker cannot process is marked failed; the o
   CHECK(f.db.scalar("SELECT status_reason FROM webhook_deliveries WHERE delivery_id = 'evt_unreadable'")
             .find("cannot be read again") != std::string::npos);
   CHECK(f.db.scalar("SELECT string_agg(order_ref, ' ' ORDER BY order_ref) FROM outbound_events") == "ORDER-a ORDER-b");
-  CHECK(hasLine(d.get("/metrics").body, "capi_webhook_deliveries_matched_total{outcome=\"failed\"} 2"));
+  const auto metrics = d.get("/metrics").body;
+  CHECK(hasLine(metrics, "capi_webhook_deliveries_matched_total{outcome=\"failed\"} 2"));
+  CHECK(hasLine(metrics, "capi_webhook_matching_batches_split_total 1"));
   CHECK(d->matchReceived() == 0);
 }
 
@@ -279,4 +281,42 @@ TEST_CASE("the retention purge keeps deliveries the worker has not matched yet, 
   CHECK(d->matchReceived() == 1);
   CHECK(ingest.purge(later, later) == 1);
   CHECK(f.db.scalar("SELECT count(*) FROM webhook_deliveries") == "0");
+}
+
+TEST_CASE("two webhooks for one order matched in the same batch make one payment and one Purchase", "[intake]") {
+  Fixture f;
+  auto cfg = testConfig(f.db);
+  cfg.matching.wait_seconds = 0;
+  TestDaemon d(cfg, f.clock);
+  // Stored before the worker runs, so one batch holds both; a third order rides along.
+  REQUIRE(postSigned(d, f.clock, stripePaymentIntentSucceeded("evt_pi", "pi_1", 1999, "eur", now(f.clock))).status ==
+          200);
+  StripeCheckout sc;
+  sc.created = now(f.clock);
+  REQUIRE(postSigned(d, f.clock, stripeCheckoutEvent(sc)).status == 200);
+  StripeCheckout other;
+  other.event_id = "evt_other";
+  other.session_id = "cs_other";
+  other.payment_intent = "pi_other";
+  other.client_reference_id = "ORDER-2";
+  other.created = now(f.clock);
+  REQUIRE(postSigned(d, f.clock, stripeCheckoutEvent(other)).status == 200);
+  CHECK(f.db.scalar("SELECT count(*) FROM webhook_deliveries WHERE status = 'received'") == "3");
+
+  CHECK(d->matchReceived() == 3);
+  CHECK(f.db.scalar("SELECT string_agg(delivery_id || '=' || status, ' ' ORDER BY delivery_id)"
+                    " FROM webhook_deliveries") == "evt_1=duplicate_order evt_other=accepted evt_pi=accepted");
+  // In one transaction: the second webhook found the payment the first created in the batch.
+  CHECK(d.get("/metrics").body.find("\ncapi_webhook_matching_batches_split_total ") == std::string::npos);
+  CHECK(f.db.scalar("SELECT count(*) FROM payments") == "2");
+  CHECK(f.db.scalar("SELECT count(DISTINCT payment_id) FROM webhook_deliveries WHERE delivery_id IN ('evt_1', 'evt_pi')") ==
+        "1");
+  // The checkout session's order reference and ids were merged into the payment the
+  // payment_intent created.
+  CHECK(f.db.scalar("SELECT order_ref || ' ' || array_to_string(object_ids, ',') FROM payments WHERE payment_key = 'pi_1'")
+            .find("ORDER-1") == 0);
+  CHECK(f.db.scalar("SELECT 'cs_test_1' = ANY(object_ids) FROM payments WHERE payment_key = 'pi_1'") == "t");
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "2");
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events WHERE payment_id = (SELECT id FROM payments WHERE"
+                    " payment_key = 'pi_1')") == "1");
 }
