@@ -288,6 +288,16 @@ MatchCounts Matcher::matchBatch(int limit, std::optional<int64_t> only_id, std::
         for (const auto& id : objectIds(r.facts)) ids_by_provider[r.facts.provider].push_back(id);
     for (const auto& [provider, ids] : ids_by_provider)
       for (const auto& p : tx.findPayments(provider, ids)) known.add(provider, p.id, p.payment_key, p.object_ids);
+    // The browser events of the orders that are new, in one statement too.
+    std::vector<store::MatchTx::EventQuery> queries;
+    std::vector<int> query_of(deliveries.size(), -1);
+    for (std::size_t i = 0; i < deliveries.size(); ++i) {
+      const auto& f = parsed[i].facts;
+      if (parsed[i].status != webhooks::ParseStatus::Ok || !f.paid || known.find(f.provider, objectIds(f))) continue;
+      query_of[i] = static_cast<int>(queries.size());
+      queries.push_back({f.refs, f.browser_event_id, derivedEventId(f.order_ref, f.payment_key)});
+    }
+    const auto events = tx.lookupEvents(queries, pixelIds(*s));
     for (std::size_t i = 0; i < deliveries.size(); ++i) {
       const auto& d = deliveries[i];
       if (parsed[i].status != webhooks::ParseStatus::Ok) {
@@ -298,7 +308,8 @@ MatchCounts Matcher::matchBatch(int limit, std::optional<int64_t> only_id, std::
         ++counts.failed;
         continue;
       }
-      pending += matchDelivery(tx, *s, parsed[i].facts, d.id, now, known, counts);
+      pending += matchDelivery(tx, *s, parsed[i].facts, d.id, now, known,
+                               query_of[i] >= 0 ? &events[static_cast<size_t>(query_of[i])] : nullptr, counts);
     }
   });
   if (pending > 0 && wake_) wake_();
@@ -306,7 +317,8 @@ MatchCounts Matcher::matchBatch(int limit, std::optional<int64_t> only_id, std::
 }
 
 int Matcher::matchDelivery(store::MatchTx& tx, const MatchingSettings& s, const webhooks::PaymentFacts& facts,
-                           int64_t row, TimePoint now, BatchPayments& known, MatchCounts& counts) {
+                           int64_t row, TimePoint now, BatchPayments& known,
+                           const store::MatchTx::EventLookup* found, MatchCounts& counts) {
   if (!facts.paid) {
     // Paid when it arrived, but the paid event types have changed since.
     tx.setDeliveryOutcome(row, "ignored", facts.ignore_reason, std::nullopt);
@@ -340,17 +352,25 @@ int Matcher::matchDelivery(store::MatchTx& tx, const MatchingSettings& s, const 
   p.status = "waiting";
   p.match_deadline = now + std::chrono::seconds(s.wait_seconds);
   p.created_at = now;
-  const auto found = tx.lookupEvent(p.refs, p.browser_event_id, derivedEventId(p.order_ref, p.payment_key),
-                                    pixelIds(s));
+  // A payment sharing its browser event or derived id with another new payment of this batch
+  // finds the id free here; the outbound insert then skips the row and resolve() falls back to
+  // the payment's own id, as for a concurrent transaction.
+  store::MatchTx::EventLookup lookup;
+  if (found == nullptr) {
+    lookup = tx.lookupEvents({{p.refs, p.browser_event_id, derivedEventId(p.order_ref, p.payment_key)}},
+                             pixelIds(s))
+                 .at(0);
+    found = &lookup;
+  }
   ++counts.accepted;
-  const auto& event = found.event;
+  const auto& event = found->event;
   std::string detail;
   store::MatchTx::Queued queued;
   if (event && lendsEventId(*event, p)) {
-    queued = resolve(tx, s, p, &*event, true, now, found.event_id_taken, row);
+    queued = resolve(tx, s, p, &*event, true, now, found->event_id_taken, row);
     detail = "matched browser event " + event->event_id;
   } else if (s.wait_seconds == 0) {
-    queued = resolve(tx, s, p, event ? &*event : nullptr, false, now, found.derived_event_id_taken, row);
+    queued = resolve(tx, s, p, event ? &*event : nullptr, false, now, found->derived_event_id_taken, row);
     detail = "no browser Purchase: sent with the derived event_id";
   } else {
     p.id = tx.insertPayment(p, row, std::nullopt, now, {}).id;

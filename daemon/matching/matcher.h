@@ -85,8 +85,10 @@ class Matcher {
   MatchCounts matchBatch(int limit, std::optional<int64_t> only_id, std::vector<int64_t>& claimed);
   struct BatchPayments;
   // One delivery inside the batch's transaction. Returns the outbound rows it made sendable.
+  // found: the browser event looked up for it with the batch (null: look it up now).
   int matchDelivery(store::MatchTx& tx, const MatchingSettings& s, const webhooks::PaymentFacts& facts,
-                    int64_t row, TimePoint now, BatchPayments& known, MatchCounts& counts);
+                    int64_t row, TimePoint now, BatchPayments& known, const store::MatchTx::EventLookup* found,
+                    MatchCounts& counts);
 
   store::IngestStore& store_;
   const Clock& clock_;

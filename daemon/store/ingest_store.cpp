@@ -81,27 +81,44 @@ std::vector<MatchTx::KnownPayment> MatchTx::findPayments(const std::string& prov
   return out;
 }
 
-MatchTx::EventLookup MatchTx::lookupEvent(const std::vector<std::string>& refs, const std::string& browser_event_id,
-                                          const std::string& derived_event_id,
-                                          const std::vector<std::string>& pixels) {
-  // The new payment has no outbound rows yet, so any Purchase row with an event_id is another's.
+std::vector<MatchTx::EventLookup> MatchTx::lookupEvents(const std::vector<EventQuery>& queries,
+                                                         const std::vector<std::string>& pixels) {
+  std::vector<EventLookup> out(queries.size());
+  if (queries.empty()) return out;
+  // Each query's references travel flattened, tagged with the query's position.
+  std::vector<std::optional<std::string>> ord, browser, derived, ref_ord, ref;
+  for (size_t i = 0; i < queries.size(); ++i) {
+    ord.push_back(std::to_string(i));
+    browser.push_back(queries[i].browser_event_id.empty() ? std::nullopt
+                                                          : std::optional<std::string>(queries[i].browser_event_id));
+    derived.push_back(queries[i].derived_event_id);
+    for (const auto& r : queries[i].refs) {
+      ref_ord.push_back(std::to_string(i));
+      ref.push_back(r);
+    }
+  }
   auto r = sql::prepared(
-      impl_.tx, "lookup_event",
-      "WITH c AS (" + clientEventQuery("$1::text[]", "coalesce($2, '')") + ")"
-      " SELECT c.*,"
-      "  EXISTS (SELECT 1 FROM outbound_events o WHERE o.pixel_id = ANY($4::text[])"
+      impl_.tx, "lookup_events",
+      "WITH q AS (SELECT * FROM unnest($1::int[], $2::text[], $3::text[]) AS q(ord, browser_event_id, derived)),"
+      " r AS (SELECT ord, array_agg(ref) AS refs FROM unnest($4::int[], $5::text[]) AS r(ord, ref) GROUP BY ord)"
+      " SELECT c.*, q.ord,"
+      "  EXISTS (SELECT 1 FROM outbound_events o WHERE o.pixel_id = ANY($6::text[])"
       "          AND o.event_name = 'Purchase' AND o.event_id = c.event_id),"
-      "  EXISTS (SELECT 1 FROM outbound_events o WHERE o.pixel_id = ANY($4::text[])"
-      "          AND o.event_name = 'Purchase' AND o.event_id = $3)"
-      " FROM (SELECT 1) AS one LEFT JOIN c ON true",
-      sql::textArray(refs), sql::nullIfEmpty(browser_event_id), derived_event_id, sql::textArray(pixels));
-  const auto row = r[0];
-  const auto n = static_cast<pqxx::row::size_type>(row.size());
-  EventLookup out;
-  out.derived_event_id_taken = row[n - 1].as<bool>();
-  if (!row[0].is_null()) {
-    out.event = toClientEvent(row);
-    out.event_id_taken = row[n - 2].as<bool>();
+      "  EXISTS (SELECT 1 FROM outbound_events o WHERE o.pixel_id = ANY($6::text[])"
+      "          AND o.event_name = 'Purchase' AND o.event_id = q.derived)"
+      " FROM q LEFT JOIN r USING (ord)"
+      " LEFT JOIN LATERAL (" +
+          clientEventQuery("coalesce(r.refs, '{}'::text[])", "coalesce(q.browser_event_id, '')") + ") AS c ON true",
+      sql::arrayLiteral(ord), sql::arrayLiteral(browser), sql::arrayLiteral(derived), sql::arrayLiteral(ref_ord),
+      sql::arrayLiteral(ref), sql::textArray(pixels));
+  for (const auto& row : r) {
+    const auto n = static_cast<pqxx::row::size_type>(row.size());
+    auto& e = out.at(row[n - 3].as<size_t>());
+    e.derived_event_id_taken = row[n - 1].as<bool>();
+    if (!row[0].is_null()) {
+      e.event = toClientEvent(row);
+      e.event_id_taken = row[n - 2].as<bool>();
+    }
   }
   return out;
 }

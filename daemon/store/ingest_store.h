@@ -47,9 +47,15 @@ class MatchTx {
     bool event_id_taken = false;              // event's event_id is already a Purchase's on one of pixels
     bool derived_event_id_taken = false;      // derived_event_id is already a Purchase's on one of pixels
   };
-  // findClientEvent, and whether the event_ids a new payment might use are taken, in one statement.
-  EventLookup lookupEvent(const std::vector<std::string>& refs, const std::string& browser_event_id,
-                          const std::string& derived_event_id, const std::vector<std::string>& pixels);
+  struct EventQuery {
+    std::vector<std::string> refs;
+    std::string browser_event_id;
+    std::string derived_event_id;
+  };
+  // For each query, findClientEvent and whether the event_ids a new payment might use are
+  // taken on one of pixels: one statement for a whole batch. result[i] answers queries[i]; rows
+  // this transaction inserts later are not seen (the outbound insert skips a taken one).
+  std::vector<EventLookup> lookupEvents(const std::vector<EventQuery>& queries, const std::vector<std::string>& pixels);
   struct Queued {
     int created = 0;   // rows inserted: a (pixel, event) or (pixel, payment) that had one is skipped
     int pending = 0;   // of those, rows a dispatcher will send

@@ -7,10 +7,19 @@
 #include <algorithm>
 
 namespace capi::store {
+namespace {
+// The dispatcher's bookkeeping does not wait for its commit to reach the disk. A crash of
+// PostgreSQL may lose the last moments of it: a lost claim only frees its rows, and a lost
+// outcome makes the send repeat after the lease, with the same event_id, which Meta
+// deduplicates. Webhook and browser-event intake always commit synchronously.
+void relaxedCommit(pqxx::work& tx) { tx.exec("SET LOCAL synchronous_commit = off"); }
+}  // namespace
+
 std::vector<ClaimedEvent> OutboundStore::claim(const std::string& owner, TimePoint now, std::chrono::seconds lease,
                                                int limit) {
   return pool_.with([&](pqxx::connection_base& c) {
     pqxx::work tx(c);
+    relaxedCommit(tx);
     const std::string t = sql::ts(now);
     auto r = sql::prepared(tx, "claim_due",
         "WITH due AS ("
@@ -88,6 +97,7 @@ void OutboundStore::complete(const std::string& owner, const std::vector<EventOu
   }
   pool_.with([&](pqxx::connection_base& c) {
     pqxx::work tx(c);
+    relaxedCommit(tx);
     if (!released.empty())
       tx.exec_params("UPDATE outbound_events SET lease_owner = NULL, lease_expires_at = NULL"
                      " WHERE id = ANY($1::bigint[]) AND lease_owner = $2",

@@ -320,3 +320,34 @@ TEST_CASE("two webhooks for one order matched in the same batch make one payment
   CHECK(f.db.scalar("SELECT count(*) FROM outbound_events WHERE payment_id = (SELECT id FROM payments WHERE"
                     " payment_key = 'pi_1')") == "1");
 }
+
+TEST_CASE("two orders naming one browser Purchase, matched in the same batch: the first keeps the browser's event_id,"
+          " the second its own",
+          "[intake]") {
+  Fixture f;
+  auto cfg = testConfig(f.db);
+  cfg.pixels.push_back({"second", "222", ""});
+  TestDaemon d(cfg, f.clock);
+  BrowserEvent be;
+  be.order_ref = "cus_7";   // a customer id used as client_reference_id: shared by orders
+  be.event_time = now(f.clock) - 5;
+  REQUIRE(d.post("/v1/events", browserEventJson(be)).status == 202);
+  StripeCheckout first;
+  first.client_reference_id = "cus_7";
+  first.created = now(f.clock);
+  StripeCheckout second = first;
+  second.event_id = "evt_2";
+  second.session_id = "cs_test_2";
+  second.payment_intent = "pi_2";
+  // Also derived ids collide for both (same order reference) if they went unmatched.
+  REQUIRE(postSigned(d, f.clock, stripeCheckoutEvent(first)).status == 200);
+  REQUIRE(postSigned(d, f.clock, stripeCheckoutEvent(second)).status == 200);
+  CHECK(d->matchReceived() == 2);
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "4");
+  CHECK(f.db.scalar("SELECT string_agg(DISTINCT o.event_id || ' ' || o.matched, ',') FROM outbound_events o"
+                    " JOIN payments p ON p.id = o.payment_id WHERE p.payment_key = 'pi_1'") == "browser-evt-1 true");
+  CHECK(f.db.scalar("SELECT string_agg(DISTINCT o.event_id || ' ' || o.matched, ',') FROM outbound_events o"
+                    " JOIN payments p ON p.id = o.payment_id WHERE p.payment_key = 'pi_2'") == "pi_2 false");
+  CHECK(f.db.scalar("SELECT string_agg(payment_key || '=' || status, ' ' ORDER BY payment_key) FROM payments") ==
+        "pi_1=matched pi_2=unmatched");
+}
