@@ -63,7 +63,7 @@ struct MatchingConfig {
   UnmatchedPolicy unmatched = UnmatchedPolicy::Send;
   int max_future_skew_seconds = 300;     // browser time further ahead of arrival: replaced
   int max_past_skew_seconds = 86400;     // browser time further behind arrival: replaced
-  int workers = 4;                       // matching worker threads per instance
+  int workers = 2;                       // matching worker threads per instance
 };
 
 struct DispatchConfig {

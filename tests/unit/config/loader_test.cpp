@@ -83,7 +83,7 @@ TEST_CASE("A file with only database.url yields the documented defaults", "[conf
   CHECK(c.stripe.paid_event_types.size() == 4);
   CHECK(c.matching.wait_seconds == 600);
   CHECK(c.matching.unmatched == UnmatchedPolicy::Send);
-  CHECK(c.matching.workers == 4);
+  CHECK(c.matching.workers == 2);
   CHECK(c.phone_default_region.empty());
   CHECK(c.dispatch.max_attempts == 20);
   CHECK(c.retention.raw_payload_days == 7);
