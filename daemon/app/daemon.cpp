@@ -327,10 +327,16 @@ void Daemon::wakeIntake() {
 
 int Daemon::matchReceived() {
   auto& i = *impl_;
-  constexpr int kBatch = 200;
+  // A batch locks about three keys per delivery: 100 keeps several instances' workers well
+  // inside PostgreSQL's shared lock table (max_locks_per_transaction 64 x max_connections).
+  constexpr int kBatch = 100;
   int total = 0;
   try {
     for (;;) {
+      {
+        std::lock_guard lock(i.maint_mu);   // a large backlog must not hold up a shutdown
+        if (i.stopping) break;
+      }
       const auto c = i.matcher->matchReceived(kBatch);
       auto count = [&](const char* outcome, int n) {
         if (n > 0) i.metrics.increment("capi_webhook_deliveries_matched_total", {{"outcome", outcome}}, n);

@@ -226,11 +226,11 @@ MatchCounts Matcher::matchReceived(int limit) {
       return matchBatch(limit, std::nullopt, claimed);
     } catch (const store::DatabaseUnavailable&) {
       throw;
-    } catch (const store::TransactionConflict& e) {
-      // Another transaction (the sweep, another instance) crossed this one; nothing was
-      // written, and running the batch again settles it.
+    } catch (const store::TransientFailure& e) {
+      // A deadlock with the sweep or another instance, a timeout...: nothing was written, and
+      // running the batch again normally settles it.
       if (attempt < 3) continue;
-      spdlog::warn("matching a batch of deliveries conflicted {} times ({}); matching them one at a time", attempt,
+      spdlog::warn("matching a batch of deliveries failed {} times ({}); matching them one at a time", attempt,
                    e.what());
     } catch (const std::exception& e) {
       if (claimed.empty()) throw;
@@ -247,12 +247,15 @@ MatchCounts Matcher::matchReceived(int limit) {
       total += matchBatch(1, id, one);
     } catch (const store::DatabaseUnavailable&) {
       throw;
-    } catch (const store::TransactionConflict&) {
-      // Left 'received': the next round takes it again.
+    } catch (const store::TransientFailure& e) {
+      // Left 'received': the next round takes it again. Only an error that would repeat with
+      // the same data marks an acknowledged webhook failed.
+      spdlog::warn("webhook delivery {} not matched this time, retrying: {}", id, e.what());
     } catch (const std::exception& e) {
-      spdlog::error("webhook delivery {} cannot be matched and is marked failed: {}", id, e.what());
-      store_.markDeliveryFailed(id, std::string("matching failed: ") + e.what());
-      ++total.failed;
+      if (store_.markDeliveryFailed(id, std::string("matching failed: ") + e.what())) {
+        spdlog::error("webhook delivery {} cannot be matched and is marked failed: {}", id, e.what());
+        ++total.failed;
+      }
     }
   }
   return total;
@@ -308,7 +311,7 @@ MatchCounts Matcher::matchBatch(int limit, std::optional<int64_t> only_id, std::
         ++counts.failed;
         continue;
       }
-      pending += matchDelivery(tx, *s, parsed[i].facts, d.id, now, known,
+      pending += matchDelivery(tx, *s, parsed[i].facts, d, now, known,
                                query_of[i] >= 0 ? &events[static_cast<size_t>(query_of[i])] : nullptr, counts);
     }
   });
@@ -317,8 +320,10 @@ MatchCounts Matcher::matchBatch(int limit, std::optional<int64_t> only_id, std::
 }
 
 int Matcher::matchDelivery(store::MatchTx& tx, const MatchingSettings& s, const webhooks::PaymentFacts& facts,
-                           int64_t row, TimePoint now, BatchPayments& known,
+                           const store::ReceivedDelivery& delivery, TimePoint now, BatchPayments& known,
                            const store::MatchTx::EventLookup* found, MatchCounts& counts) {
+  const int64_t row = delivery.id;
+  const TimePoint arrived = std::min(delivery.received_at, now);
   if (!facts.paid) {
     // Paid when it arrived, but the paid event types have changed since.
     tx.setDeliveryOutcome(row, "ignored", facts.ignore_reason, std::nullopt);
@@ -346,11 +351,11 @@ int Matcher::matchDelivery(store::MatchTx& tx, const MatchingSettings& s, const 
   p.browser_event_id = facts.browser_event_id;
   p.amount_minor = facts.amount_minor;
   p.currency = facts.currency;
-  p.paid_at = facts.created.time_since_epoch().count() != 0 ? facts.created : now;
+  p.paid_at = facts.created.time_since_epoch().count() != 0 ? facts.created : arrived;
   p.user_data_json = customer.toJson();
   p.anomalies_json = customer.anomaliesJson();
   p.status = "waiting";
-  p.match_deadline = now + std::chrono::seconds(s.wait_seconds);
+  p.match_deadline = arrived + std::chrono::seconds(s.wait_seconds);
   p.created_at = now;
   // A payment sharing its browser event or derived id with another new payment of this batch
   // finds the id free here; the outbound insert then skips the row and resolve() falls back to
@@ -369,7 +374,7 @@ int Matcher::matchDelivery(store::MatchTx& tx, const MatchingSettings& s, const 
   if (event && lendsEventId(*event, p)) {
     queued = resolve(tx, s, p, &*event, true, now, found->event_id_taken, row);
     detail = "matched browser event " + event->event_id;
-  } else if (s.wait_seconds == 0) {
+  } else if (p.match_deadline <= now) {   // no wait configured, or it passed while the webhook was queued
     queued = resolve(tx, s, p, event ? &*event : nullptr, false, now, found->derived_event_id_taken, row);
     detail = "no browser Purchase: sent with the derived event_id";
   } else {

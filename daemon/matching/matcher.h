@@ -58,7 +58,7 @@ class Matcher {
   // status. Concurrent workers (other instances) take other rows. When the batch fails, its
   // deliveries are tried one by one; one that fails alone is marked 'failed' and logged, so a
   // bad delivery never blocks the queue. Throws DatabaseUnavailable (nothing changed; retry).
-  MatchCounts matchReceived(int limit = 200);
+  MatchCounts matchReceived(int limit = 100);
 
   // After browser events were stored: resolve waiting payments that name them. Returns the number
   // of payments resolved. Throws DatabaseUnavailable.
@@ -85,10 +85,11 @@ class Matcher {
   MatchCounts matchBatch(int limit, std::optional<int64_t> only_id, std::vector<int64_t>& claimed);
   struct BatchPayments;
   // One delivery inside the batch's transaction. Returns the outbound rows it made sendable.
-  // found: the browser event looked up for it with the batch (null: look it up now).
+  // found: the browser event looked up for it with the batch (null: look it up now). The wait
+  // for the browser event counts from when the webhook arrived, not from when it is matched.
   int matchDelivery(store::MatchTx& tx, const MatchingSettings& s, const webhooks::PaymentFacts& facts,
-                    int64_t row, TimePoint now, BatchPayments& known, const store::MatchTx::EventLookup* found,
-                    MatchCounts& counts);
+                    const store::ReceivedDelivery& delivery, TimePoint now, BatchPayments& known,
+                    const store::MatchTx::EventLookup* found, MatchCounts& counts);
 
   store::IngestStore& store_;
   const Clock& clock_;

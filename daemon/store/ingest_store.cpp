@@ -30,16 +30,19 @@ std::string clientEventQuery(const std::string& refs, const std::string& browser
 
 std::vector<ReceivedDelivery> MatchTx::claimReceived(int limit, std::optional<int64_t> only_id) {
   auto r = only_id ? sql::prepared(impl_.tx, "claim_received_one",
-                                   "SELECT id, provider, delivery_id, raw_payload::text FROM webhook_deliveries"
+                                   "SELECT id, provider, delivery_id, raw_payload::text, " + sql::epoch("received_at") +
+                                   " FROM webhook_deliveries"
                                    " WHERE id = $1 AND status = 'received' FOR UPDATE SKIP LOCKED",
                                    *only_id)
                    : sql::prepared(impl_.tx, "claim_received",
-                                   "SELECT id, provider, delivery_id, raw_payload::text FROM webhook_deliveries"
+                                   "SELECT id, provider, delivery_id, raw_payload::text, " + sql::epoch("received_at") +
+                                   " FROM webhook_deliveries"
                                    " WHERE status = 'received' ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
                                    limit);
   std::vector<ReceivedDelivery> out;
   for (const auto& row : r)
-    out.push_back({row[0].as<int64_t>(), row[1].as<std::string>(), row[2].as<std::string>(), sql::str(row[3])});
+    out.push_back({row[0].as<int64_t>(), row[1].as<std::string>(), row[2].as<std::string>(), sql::str(row[3]),
+                   sql::toTimePoint(row[4])});
   return out;
 }
 
@@ -335,14 +338,14 @@ std::vector<bool> IngestStore::insertDeliveries(const std::vector<const Delivery
   });
 }
 
-void IngestStore::markDeliveryFailed(int64_t id, const std::string& reason) {
-  pool_.with([&](pqxx::connection_base& c) {
+bool IngestStore::markDeliveryFailed(int64_t id, const std::string& reason) {
+  return pool_.with([&](pqxx::connection_base& c) {
     pqxx::work tx(c);
-    tx.exec_params("UPDATE webhook_deliveries SET status = 'failed', status_reason = $2"
-                   " WHERE id = $1 AND status = 'received'",
-                   id, reason);
+    const auto r = tx.exec_params("UPDATE webhook_deliveries SET status = 'failed', status_reason = $2"
+                                  " WHERE id = $1 AND status = 'received'",
+                                  id, reason);
     tx.commit();
-    return 0;
+    return r.affected_rows() > 0;
   });
 }
 
@@ -394,10 +397,15 @@ void IngestStore::inTransaction(const std::function<void(MatchTx&)>& fn) {
       tx.commit();
       return 0;
     });
-  } catch (const pqxx::deadlock_detected& e) {
-    throw TransactionConflict(e.what());
-  } catch (const pqxx::serialization_failure& e) {
-    throw TransactionConflict(e.what());
+  } catch (const pqxx::sql_error& e) {
+    // SQLSTATE classes 22 data exception, 23 integrity constraint, 42 syntax or undefined
+    // object, P0 raised by PL/pgSQL: the same data fails the same way. Everything else
+    // (40 conflicts, 53 resources, 55 lock not available, 57014 timeout, 25006 read-only...)
+    // is worth another try.
+    const std::string state = e.sqlstate();
+    for (const char* permanent : {"22", "23", "42", "P0"})
+      if (state.rfind(permanent, 0) == 0) throw;
+    throw TransientFailure(e.what());
   }
 }
 

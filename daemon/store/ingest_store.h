@@ -109,7 +109,8 @@ class IngestStore {
   // false when delivery i was already recorded (or repeats an earlier one in the batch).
   std::vector<bool> insertDeliveries(const std::vector<const DeliveryRecord*>& deliveries);
   // Marks a delivery the worker could not process, so the queue moves on; an operator reads why.
-  void markDeliveryFailed(int64_t id, const std::string& reason);
+  // False when it was no longer waiting (another worker took it meanwhile).
+  bool markDeliveryFailed(int64_t id, const std::string& reason);
   struct Backlog {
     int64_t received = 0;                         // deliveries acknowledged, not yet matched
     std::optional<double> oldest_age_seconds;     // of the oldest of them
@@ -121,8 +122,9 @@ class IngestStore {
   std::vector<bool> insertClientEvents(const std::vector<ClientEventRecord>& events);
 
   // Runs fn in one transaction and commits when it returns. Throws DatabaseUnavailable when
-  // the database cannot be reached and TransactionConflict on a deadlock or serialization
-  // failure; the transaction is then rolled back.
+  // the database cannot be reached and TransientFailure for any error but one that would
+  // repeat with the same data (data exceptions, constraint violations, an error raised by a
+  // trigger, SQL the server does not know); the transaction is then rolled back.
   void inTransaction(const std::function<void(MatchTx&)>& fn);
 
   // Deletes raw webhook bodies older than raw_before and hashed rows older than rows_before.

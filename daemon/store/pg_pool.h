@@ -23,9 +23,10 @@ class DatabaseUnavailable : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// The transaction was aborted by a deadlock or a serialization failure: running it again is
-// safe and will normally succeed.
-class TransactionConflict : public std::runtime_error {
+// The transaction failed for a reason that passes: a deadlock or serialization failure, a
+// statement or lock timeout, a lack of resources, a server in recovery or read-only during a
+// failover. Nothing was written; running it again later is safe.
+class TransientFailure : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };

@@ -44,6 +44,7 @@ struct ReceivedDelivery {
   std::string provider;
   std::string delivery_id;
   std::string raw_body;
+  TimePoint received_at{};
 };
 
 struct PaymentRecord {

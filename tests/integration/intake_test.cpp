@@ -13,6 +13,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <future>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -350,4 +351,70 @@ TEST_CASE("two orders naming one browser Purchase, matched in the same batch: th
                     " JOIN payments p ON p.id = o.payment_id WHERE p.payment_key = 'pi_2'") == "pi_2 false");
   CHECK(f.db.scalar("SELECT string_agg(payment_key || '=' || status, ' ' ORDER BY payment_key) FROM payments") ==
         "pi_1=matched pi_2=unmatched");
+}
+
+TEST_CASE("matching waits for the order's lock held by another transaction, then matches", "[intake]") {
+  Fixture f;
+  auto cfg = testConfig(f.db);
+  cfg.matching.wait_seconds = 0;
+  TestDaemon d(cfg, f.clock);
+  StripeCheckout sc;
+  sc.created = now(f.clock);
+  REQUIRE(postSigned(d, f.clock, stripeCheckoutEvent(sc)).status == 200);
+  // Another instance's matching transaction working on the same order.
+  HeldTransaction other(f.db.url(), "SELECT pg_advisory_xact_lock(hashtextextended('stripe:pi_1', 0))");
+  auto matched = std::async(std::launch::async, [&] { return d->matchReceived(); });
+  CHECK(matched.wait_for(700ms) == std::future_status::timeout);
+  CHECK(f.db.scalar("SELECT status FROM webhook_deliveries") == "received");
+  other.commit();
+  REQUIRE(matched.wait_for(20s) == std::future_status::ready);
+  CHECK(matched.get() == 1);
+  CHECK(f.db.scalar("SELECT status FROM webhook_deliveries") == "accepted");
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "1");
+}
+
+TEST_CASE("a passing database error leaves the delivery queued; it is matched at a later round", "[intake]") {
+  Fixture f;
+  auto cfg = testConfig(f.db);
+  cfg.matching.wait_seconds = 0;
+  TestDaemon d(cfg, f.clock);
+  // As a lock timeout would: SQLSTATE 55P03 lock_not_available.
+  f.db.exec("CREATE FUNCTION busy() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+            " IF NEW.payment_key = 'pi_busy' THEN RAISE EXCEPTION 'busy' USING ERRCODE = 'lock_not_available'; END IF;"
+            " RETURN NEW; END $$");
+  f.db.exec("CREATE TRIGGER busy BEFORE INSERT ON payments FOR EACH ROW EXECUTE FUNCTION busy()");
+  for (const std::string id : {"a", "busy"}) {
+    StripeCheckout sc;
+    sc.event_id = "evt_" + id;
+    sc.session_id = "cs_" + id;
+    sc.payment_intent = "pi_" + id;
+    sc.client_reference_id = "ORDER-" + id;
+    sc.created = now(f.clock);
+    REQUIRE(postSigned(d, f.clock, stripeCheckoutEvent(sc)).status == 200);
+  }
+  CHECK(d->matchReceived() == 1);
+  CHECK(f.db.scalar("SELECT string_agg(delivery_id || '=' || status, ' ' ORDER BY delivery_id)"
+                    " FROM webhook_deliveries") == "evt_a=accepted evt_busy=received");
+  f.db.exec("DROP TRIGGER busy ON payments");
+  CHECK(d->matchReceived() == 1);
+  CHECK(f.db.scalar("SELECT status FROM webhook_deliveries WHERE delivery_id = 'evt_busy'") == "accepted");
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "2");
+}
+
+TEST_CASE("a webhook matched after waiting in the queue counts its wait for the browser event from its arrival",
+          "[intake]") {
+  Fixture f;
+  auto cfg = testConfig(f.db);
+  cfg.matching.wait_seconds = 60;
+  TestDaemon d(cfg, f.clock);
+  StripeCheckout sc;
+  sc.created = now(f.clock) - 5;
+  REQUIRE(postSigned(d, f.clock, stripeCheckoutEvent(sc)).status == 200);
+  const int64_t arrived = now(f.clock);
+  f.clock.advance(std::chrono::seconds(90));   // matching was behind by more than the wait
+  CHECK(d->matchReceived() == 1);
+  // Resolved at once, unmatched, instead of waiting another 60 s from now.
+  CHECK(f.db.scalar("SELECT status || ' ' || extract(epoch from match_deadline)::bigint FROM payments") ==
+        "unmatched " + std::to_string(arrived + 60));
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "1");
 }
