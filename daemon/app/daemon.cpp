@@ -222,6 +222,10 @@ Daemon::Daemon(config::Config config, Dependencies deps) : impl_(std::make_uniqu
       }
       out += "},\"oldest_pending_age_seconds\":" +
              (s.oldest_pending_age_seconds ? std::to_string(*s.oldest_pending_age_seconds) : std::string("null"));
+      const auto backlog = i.ingest.receivedBacklog(i.clock->now());
+      out += ",\"webhooks_awaiting_match\":" + std::to_string(backlog.received) +
+             ",\"oldest_awaiting_match_age_seconds\":" +
+             (backlog.oldest_age_seconds ? std::to_string(*backlog.oldest_age_seconds) : std::string("null"));
       out += ",\"paused_pixels\":[";
       first = true;
       for (const auto& p : i.outbound.pausedPixels()) {

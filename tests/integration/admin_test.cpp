@@ -1,6 +1,7 @@
 // The admin API: bearer token required, and the operator commands as JSON.
 #include "support/test_daemon.h"
 #include "support/test_env.h"
+#include "webhooks/stripe/stripe_signature.h"
 
 #include <catch2/catch.hpp>
 
@@ -23,7 +24,20 @@ TEST_CASE("the admin API refuses requests without the right bearer token", "[adm
   auto r = httpRequest(d.port(), "GET", "/admin/api/status", "", {{"Authorization", "Bearer adm1n-token"}});
   CHECK(r.status == 200);
   CHECK(r.body.find("\"dry_run\":true") != std::string::npos);
+  CHECK(r.body.find("\"webhooks_awaiting_match\":0,\"oldest_awaiting_match_age_seconds\":null") !=
+        std::string::npos);
   CHECK(r.body.find("adm1n-token") == std::string::npos);
+  // A stored webhook not yet matched shows, with its age.
+  StripeCheckout sc;
+  sc.created = toUnixSeconds(clock.now());
+  const std::string body = stripeCheckoutEvent(sc);
+  REQUIRE(d.post("/webhooks/stripe", body,
+                 {{"Stripe-Signature",
+                   webhooks::stripe::StripeSignatureVerifier::sign(kStripeSecret, toUnixSeconds(clock.now()), body)}})
+              .status == 200);
+  clock.advance(std::chrono::seconds(7));
+  r = httpRequest(d.port(), "GET", "/admin/api/status", "", {{"Authorization", "Bearer adm1n-token"}});
+  CHECK(r.body.find("\"webhooks_awaiting_match\":1,\"oldest_awaiting_match_age_seconds\":7.") != std::string::npos);
 }
 
 TEST_CASE("without admin.token there is no admin API", "[admin]") {
