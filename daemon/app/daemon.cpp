@@ -106,6 +106,7 @@ struct Daemon::Impl {
   const Clock* clock;
   std::string instance_id;
   bool background;
+  std::chrono::milliseconds intake_poll;
   Metrics metrics;
   store::PgPool pool;
   store::IngestStore ingest;
@@ -136,6 +137,7 @@ struct Daemon::Impl {
   Impl(config::Config c, Dependencies d)
       : config(std::move(c)), clock(d.clock ? d.clock : &systemClock()),
         instance_id(d.instance_id.empty() ? defaultInstanceId() : d.instance_id), background(d.background),
+        intake_poll(d.intake_poll),
         pool(config.database.url, config.database.pool_size, config.database.statement_timeout_ms),
         ingest(pool), inbox(ingest), outbound(pool), graph(std::move(d.graph)) {}
 };
@@ -284,9 +286,9 @@ void Daemon::start() {
         lock.unlock();
         matchReceived();
         lock.lock();
-        // Deliveries stored by this instance wake a worker; a 1 s poll takes those of other
+        // Deliveries stored by this instance wake a worker; a poll (1 s) takes those of other
         // instances and those left by a crash.
-        i.intake_cv.wait_for(lock, std::chrono::seconds(1), [&] { return i.stopping || i.intake_wake; });
+        i.intake_cv.wait_for(lock, i.intake_poll, [&] { return i.stopping || i.intake_wake; });
         i.intake_wake = false;
       }
     });

@@ -3,6 +3,7 @@
 #include "capi/graph/graph_client.h"
 #include "config/config.h"
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -30,7 +31,10 @@ class Daemon {
     const Clock* clock = nullptr;                  // default: the system clock
     std::unique_ptr<graph::GraphApi> graph;        // default: the HTTPS client from meta.*
     std::string instance_id;                       // default: host:pid:random
-    bool background = true;                        // dispatcher, sweeper and LISTEN threads
+    bool background = true;                        // dispatcher, sweeper, matching and LISTEN threads
+    // How often matching threads look for stored deliveries they were not woken for (another
+    // instance's, a crash's leftovers).
+    std::chrono::milliseconds intake_poll = std::chrono::seconds(1);
   };
 
   // Throws std::runtime_error when the listen address cannot be bound.

@@ -418,3 +418,17 @@ TEST_CASE("a webhook matched after waiting in the queue counts its wait for the 
         "unmatched " + std::to_string(arrived + 60));
   CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "1");
 }
+
+TEST_CASE("a stored webhook wakes a matching thread at once, without waiting for its poll", "[intake]") {
+  Fixture f;
+  auto cfg = testConfig(f.db);
+  cfg.matching.wait_seconds = 0;
+  // Background threads on, and a poll so long that only the wake-up can match the webhook.
+  TestDaemon d(cfg, f.clock, true, std::chrono::hours(1));
+  std::this_thread::sleep_for(500ms);   // the threads' first round (at start) is over
+  StripeCheckout sc;
+  sc.created = now(f.clock);
+  REQUIRE(postSigned(d, f.clock, stripeCheckoutEvent(sc)).status == 200);
+  CHECK(pollUntil(20s, [&] { return f.db.scalar("SELECT status FROM webhook_deliveries") == "accepted"; }));
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "1");
+}

@@ -55,12 +55,15 @@ void useGraph(config::Config& c, const FakeGraphServer& graph, const std::string
   for (auto& p : c.pixels) p.access_token = token;
 }
 
-TestDaemon::TestDaemon(config::Config config, const Clock& clock, bool background) : clock_(clock) {
+TestDaemon::TestDaemon(config::Config config, const Clock& clock, bool background,
+                       std::chrono::milliseconds intake_poll)
+    : clock_(clock) {
   ensureSslInitialized();
   setupLogging(config.log_level);
   app::Daemon::Dependencies deps;
   deps.clock = &clock;
   deps.background = background;
+  deps.intake_poll = intake_poll;
   daemon_ = std::make_unique<app::Daemon>(std::move(config), std::move(deps));
   daemon_->start();
 }

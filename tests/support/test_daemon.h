@@ -7,6 +7,7 @@
 #include "common/clock.h"
 #include "config/config.h"
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -36,7 +37,10 @@ inline constexpr const char* kStripeSecret = "whsec_test_secret";
 
 class TestDaemon {
  public:
-  TestDaemon(config::Config config, const Clock& clock, bool background = false);
+  // intake_poll: how often the matching threads poll (with background); a webhook stored here
+  // wakes one at once.
+  TestDaemon(config::Config config, const Clock& clock, bool background = false,
+             std::chrono::milliseconds intake_poll = std::chrono::seconds(1));
   ~TestDaemon();
   app::Daemon& operator*() { return *daemon_; }
   app::Daemon* operator->() { return daemon_.get(); }
