@@ -3,8 +3,6 @@
 // --log FILE, appends "<order_id> <unix ns>" for each event received (end-to-end latency).
 //
 //   fake_graph --port P [--log FILE]        serves until SIGTERM; prints the port when ready
-#include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServer.h>
@@ -21,6 +19,8 @@
 #include <fstream>
 #include <mutex>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace {
 
@@ -35,25 +35,31 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
     Poco::StreamCopier::copyToString(req.stream(), body);
     const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
                          std::chrono::system_clock::now().time_since_epoch()).count();
+    // Counts and logs the events with a scan rather than a JSON parser: the real Graph API does
+    // not run on this machine, and a full parse here took about a fifth of the CPU the dispatch
+    // phase uses. The body is still checked to be a {"data":[...]} object with one order_id per
+    // event, which is all this stand-in promises (tests use tests/support's strict fake).
+    static const std::string kEvent = R"("event_name")", kOrder = R"("order_id")";
     int n = 0;
-    try {
-      Poco::JSON::Parser p;
-      auto o = p.parse(body).extract<Poco::JSON::Object::Ptr>();
-      auto data = o->getArray("data");
-      n = static_cast<int>(data->size());
-      if (g_log.is_open()) {
-        std::lock_guard lock(g_mu);
-        for (unsigned i = 0; i < data->size(); ++i) {
-          auto ev = data->getObject(i);
-          g_log << ev->getObject("custom_data")->getValue<std::string>("order_id") << ' ' << now << '\n';
-        }
-        g_log.flush();   // the benchmark reads the log while this runs
-      }
-    } catch (const std::exception&) {
+    std::vector<std::string_view> orders;
+    const std::string_view b(body);
+    for (size_t at = b.find(kEvent); at != std::string_view::npos; at = b.find(kEvent, at + 1)) ++n;
+    for (size_t at = b.find(kOrder); at != std::string_view::npos; at = b.find(kOrder, at + 1)) {
+      const size_t from = b.find_first_not_of(": ", at + kOrder.size()) + 1;   // past the opening quote
+      const size_t to = from == 0 ? std::string_view::npos : b.find('"', from);
+      if (to == std::string_view::npos) break;
+      orders.push_back(b.substr(from, to - from));
+    }
+    if (b.rfind(R"({"data":[)", 0) != 0 || b.back() != '}' || n == 0 || static_cast<int>(orders.size()) != n) {
       res.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_BAD_REQUEST);
       res.setContentType("application/json");
       res.send() << R"({"error":{"message":"Invalid parameter","type":"OAuthException","code":100,"fbtrace_id":"Bench"}})";
       return;
+    }
+    if (g_log.is_open()) {
+      std::lock_guard lock(g_mu);
+      for (const auto& o : orders) g_log << o << ' ' << now << '\n';
+      g_log.flush();   // the benchmark reads the log while this runs
     }
     g_events += n;
     res.setContentType("application/json");
