@@ -72,8 +72,13 @@ std::string e164WithoutPlus(const PhoneNumber& n) {
 // again as a national prefix ("0001820 901820" in DE would give 49001820901820, which reads as
 // 4901820901820): no country numbers its phones that way, and its hash would match no other
 // spelling of the number.
-FieldOutcome e164Outcome(const PhoneNumber& n) {
+// `written` is the input: when it already is "+<those digits>", reading it back is the parse
+// that produced n, and is skipped (most stored numbers arrive in E.164; parsing is the costly
+// part of normalizing a phone number).
+FieldOutcome e164Outcome(const PhoneNumber& n, std::string_view written = {}) {
   std::string digits = e164WithoutPlus(n);
+  if (written.size() == digits.size() + 1 && written.front() == '+' && written.substr(1) == digits)
+    return FieldOutcome::ok(std::move(digits));
   PhoneNumber reread;
   if (util().Parse("+" + digits, "ZZ", &reread) != PhoneNumberUtil::NO_PARSING_ERROR ||
       e164WithoutPlus(reread) != digits)
@@ -109,10 +114,10 @@ bool isPossible(const PhoneNumber& n) {
   return util().IsPossibleNumberWithReason(n) == PhoneNumberUtil::IS_POSSIBLE;
 }
 
-FieldOutcome possibleOrError(const PhoneNumber& n) {
+FieldOutcome possibleOrError(const PhoneNumber& n, std::string_view written) {
   const auto reason = util().IsPossibleNumberWithReason(n);
   if (reason != PhoneNumberUtil::IS_POSSIBLE) return FieldOutcome::fail(describe(reason));
-  return e164Outcome(n);
+  return e164Outcome(n, written);
 }
 
 std::optional<PhoneNumber> validWithPlus(std::string_view digits) {
@@ -141,7 +146,7 @@ FieldOutcome withoutRegion(const std::string& input) {
     PhoneNumber n;
     const auto err = util().Parse(input, "ZZ", &n);
     if (err != PhoneNumberUtil::NO_PARSING_ERROR) return FieldOutcome::fail(describe(err));
-    return possibleOrError(n);
+    return possibleOrError(n, input);
   }
   if (const auto digits = bareDigits(input)) {
     if (digits->starts_with("00")) {
@@ -166,7 +171,7 @@ FieldOutcome withRegion(const std::string& input, const std::string& region) {
   PhoneNumber n;
   const auto err = util().ParseAndKeepRawInput(input, region, &n);
   if (err != PhoneNumberUtil::NO_PARSING_ERROR) return FieldOutcome::fail(describe(err));
-  if (n.country_code_source() != PhoneNumber::FROM_DEFAULT_COUNTRY) return possibleOrError(n);
+  if (n.country_code_source() != PhoneNumber::FROM_DEFAULT_COUNTRY) return possibleOrError(n, input);
 
   if (util().IsValidNumber(n)) return e164Outcome(n);
   if (const auto digits = bareDigits(input))

@@ -171,6 +171,21 @@ TEST_CASE("an unknown default region is reported instead of guessing a country",
 // 49001820901820, which reads back as 4901820901820.
 TEST_CASE("a number whose E.164 form reads back as another number is refused", "[normalize][ph]") {
   checkRejected(Field::Ph, {"0001820 901820", "+49 001820 901820"}, region("DE"));
+  // Written as E.164 already: the number is not taken as it stands.
+  checkRejected(Field::Ph, {"+49001820901820"}, region("DE"));
+  checkRejected(Field::Ph, {"+49001820901820"});
+}
+
+TEST_CASE("a number already in E.164 form gives the same digits as any other spelling", "[normalize][ph]") {
+  for (const auto& [e164, spelled] : std::vector<std::pair<std::string, std::string>>{
+           {"+16505551212", "+1 (650) 555-1212"}, {"+442079460958", "+44 (0)20 7946 0958"},
+           {"+4915112345678", "+49 151 12345678"}, {"+5511987654321", "+55 11 98765-4321"}}) {
+    const Result a = normalize(Field::Ph, e164), b = normalize(Field::Ph, spelled);
+    REQUIRE(a.ok);
+    CHECK(a.normalized == e164.substr(1));
+    CHECK(a.normalized == b.normalized);
+    CHECK(normalize(Field::Ph, e164, region("US")).normalized == a.normalized);
+  }
 }
 
 TEST_CASE("every accepted number reads back as itself when written with a leading +", "[normalize][ph]") {
