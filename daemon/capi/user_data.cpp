@@ -1,5 +1,7 @@
 #include "capi/user_data.h"
 
+#include "common/json_text.h"
+
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
@@ -36,17 +38,36 @@ void UserData::mergeHashed(const UserData& other) {
   for (const auto& [k, v] : other.verbatim) verbatim.emplace(k, v);
 }
 
+// Keys in order, as one JSON object ({"em":["..."],"fbp":"..."}); written directly, since it
+// runs for every payment matched.
 std::string UserData::toJson() const {
-  Poco::JSON::Object o;
-  for (const auto& [k, values] : hashed) {
-    Poco::JSON::Array a;
-    for (const auto& v : values) a.add(v);
-    o.set(k, a);
+  std::string out = "{";
+  auto member = [&](const std::string& key) {
+    if (out.size() > 1) out += ',';
+    appendJsonString(out, key);
+    out += ':';
+  };
+  auto h = hashed.begin();
+  auto v = verbatim.begin();
+  while (h != hashed.end() || v != verbatim.end()) {
+    if (v == verbatim.end() || (h != hashed.end() && h->first < v->first)) {
+      member(h->first);
+      out += '[';
+      for (size_t i = 0; i < h->second.size(); ++i) {
+        if (i) out += ',';
+        appendJsonString(out, h->second[i]);
+      }
+      out += ']';
+      ++h;
+    } else {
+      if (h != hashed.end() && h->first == v->first) ++h;   // one key, one value: the verbatim one
+      member(v->first);
+      appendJsonString(out, v->second);
+      ++v;
+    }
   }
-  for (const auto& [k, v] : verbatim) o.set(k, v);
-  std::ostringstream s;
-  o.stringify(s);
-  return s.str();
+  out += '}';
+  return out;
 }
 
 std::string UserData::anomaliesJson() const {
