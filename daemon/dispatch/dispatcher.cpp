@@ -104,7 +104,11 @@ void Dispatcher::workerLoop() {
     } catch (const std::exception& e) {
       spdlog::error("dispatcher cycle failed: {}", e.what());
     }
-    if (claimed == 0 && running_) wakeup_.waitFor(settings()->poll_interval);
+    // A claim that came back short of a full batch found every due row: wait for the next
+    // wake-up (new rows notify) or the poll. Claiming again at once came back empty almost
+    // every time: at 300 webhooks/s that made 2.5 claims per event sent.
+    if (claimed < std::clamp(settings()->batch_size, 1, 1000) && running_)
+      wakeup_.waitFor(settings()->poll_interval);
   }
 }
 

@@ -74,10 +74,12 @@ std::string e164WithoutPlus(const PhoneNumber& n) {
 // spelling of the number.
 // `written` is the input: when it already is "+<those digits>", reading it back is the parse
 // that produced n, and is skipped (most stored numbers arrive in E.164; parsing is the costly
-// part of normalizing a phone number).
+// part of normalizing a phone number). Not for a national number of 0: libphonenumber formats
+// that as the raw input kept by ParseAndKeepRawInput, separators included.
 FieldOutcome e164Outcome(const PhoneNumber& n, std::string_view written = {}) {
   std::string digits = e164WithoutPlus(n);
-  if (written.size() == digits.size() + 1 && written.front() == '+' && written.substr(1) == digits)
+  if (n.national_number() != 0 && written.size() == digits.size() + 1 && written.front() == '+' &&
+      written.substr(1) == digits && digits.find_first_not_of("0123456789") == std::string::npos)
     return FieldOutcome::ok(std::move(digits));
   PhoneNumber reread;
   if (util().Parse("+" + digits, "ZZ", &reread) != PhoneNumberUtil::NO_PARSING_ERROR ||

@@ -171,9 +171,17 @@ TEST_CASE("an unknown default region is reported instead of guessing a country",
 // 49001820901820, which reads back as 4901820901820.
 TEST_CASE("a number whose E.164 form reads back as another number is refused", "[normalize][ph]") {
   checkRejected(Field::Ph, {"0001820 901820", "+49 001820 901820"}, region("DE"));
-  // Written as E.164 already: the number is not taken as it stands.
+  // Also when written without spaces.
   checkRejected(Field::Ph, {"+49001820901820"}, region("DE"));
   checkRejected(Field::Ph, {"+49001820901820"});
+}
+
+// Placeholders typed into checkout forms. With a default region libphonenumber keeps the raw
+// input and formats a national number of 0 as that text, which then matched "+<digits>".
+TEST_CASE("a number whose national part is all zeros is refused, with or without a region", "[normalize][ph]") {
+  checkRejected(Field::Ph, {"+1 (000) 000-0000"}, region("US"));
+  checkRejected(Field::Ph, {"+440000000000", "+44 0000 000000"}, region("GB"));
+  checkRejected(Field::Ph, {"+1 (000) 000-0000", "+440000000000"});
 }
 
 TEST_CASE("a number already in E.164 form gives the same digits as any other spelling", "[normalize][ph]") {
