@@ -170,6 +170,10 @@ int Dispatcher::runOnce() {
     }
   }
   recordCompletion(cycle);
+  // Events given back untouched (a paused pixel's, beyond its probe) are due again now: if the
+  // probe found the token working, a worker must claim them without waiting for the poll.
+  if (std::any_of(cycle.outcomes.begin(), cycle.outcomes.end(), [](const auto& o) { return o.status.empty(); }))
+    wake();
   return static_cast<int>(claimed.size());
 }
 

@@ -668,3 +668,34 @@ TEST_CASE("two instances sharing one database send each of 2,000 events exactly 
   CHECK(by_b > 0);
   CHECK(f.db.scalar("SELECT count(*) FROM send_attempts") == std::to_string(kEvents));
 }
+
+TEST_CASE("once a reload fixes the token, a paused pixel's whole queue goes out without waiting for the poll",
+          "[dispatch]") {
+  Fixture f;
+  FakeGraphServer graph;
+  auto cfg = testConfig(f.db);
+  useGraph(cfg, graph, "EAAexpiredtoken");
+  cfg.dispatch.workers = 2;
+  cfg.dispatch.poll_interval_ms = 3600 * 1000;   // only wake-ups can move the queue in this test
+  {
+    TestDaemon queue(cfg, f.clock);
+    for (int i = 1; i <= 3; ++i) queuePurchase(queue, f, std::to_string(i), unixNow(f.clock) - 30);
+    graph.pushResponse(400, FakeGraphServer::errorBody(190, 463, "Error validating access token: Session has expired.",
+                                                       "", "", false, "OAuthException", "TraceToken"));
+    REQUIRE(queue->dispatcher().runOnce() == 3);
+    REQUIRE(f.db.scalar("SELECT count(*) FROM pixel_pauses") == "1");
+  }
+
+  TestDaemon d(cfg, f.clock, true, 1h);
+  auto fixed = cfg;
+  useGraph(fixed, graph, "EAAfreshtoken");
+  d->reload(fixed);
+  // The reload's probe sends one event; the two given back must follow on the probe's success,
+  // not an hour later.
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (f.db.scalar("SELECT count(*) FROM outbound_events WHERE status = 'sent'") != "3" &&
+         std::chrono::steady_clock::now() < deadline)
+    graph.waitForRequests(graph.requestCount() + 1, 200ms);
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events WHERE status = 'sent'") == "3");
+  CHECK(f.db.scalar("SELECT count(*) FROM pixel_pauses") == "0");
+}
