@@ -50,8 +50,9 @@ matching::MatchingSettings matchingSettings(const config::Config& c) {
   return s;
 }
 
-dispatch::DispatchSettings dispatchSettings(const config::Config& c) {
+dispatch::DispatchSettings dispatchSettings(const config::Config& c, std::chrono::milliseconds gather) {
   dispatch::DispatchSettings s;
+  s.gather = gather;
   s.workers = c.dispatch.workers;
   s.lease = std::chrono::seconds(c.dispatch.lease_seconds);
   s.poll_interval = std::chrono::milliseconds(c.dispatch.poll_interval_ms);
@@ -107,6 +108,7 @@ struct Daemon::Impl {
   std::string instance_id;
   bool background;
   std::chrono::milliseconds intake_poll;
+  std::chrono::milliseconds gather;
   Metrics metrics;
   store::PgPool pool;
   store::IngestStore ingest;
@@ -138,6 +140,7 @@ struct Daemon::Impl {
       : config(std::move(c)), clock(d.clock ? d.clock : &systemClock()),
         instance_id(d.instance_id.empty() ? defaultInstanceId() : d.instance_id), background(d.background),
         intake_poll(d.intake_poll),
+        gather(d.gather),
         pool(config.database.url, config.database.pool_size, config.database.statement_timeout_ms),
         ingest(pool), inbox(ingest), outbound(pool), graph(std::move(d.graph)) {}
 };
@@ -156,7 +159,7 @@ Daemon::Daemon(config::Config config, Dependencies deps) : impl_(std::make_uniqu
     i.graph = graph::makePocoGraphClient(g);
   }
   i.dispatcher = std::make_unique<dispatch::Dispatcher>(i.outbound, *i.graph, *i.clock, i.metrics,
-                                                        dispatchSettings(c), i.instance_id);
+                                                        dispatchSettings(c, i.gather), i.instance_id);
   i.announcer = std::make_unique<store::OutboxAnnouncer>(c.database.url);
   i.events_options = std::make_shared<Reloadable<EventsEndpointOptions>>(eventsOptions(c));
   i.stripe_options = std::make_shared<Reloadable<StripeEndpointOptions>>(stripeOptions(c));
@@ -284,8 +287,11 @@ void Daemon::start() {
       std::unique_lock lock(i.maint_mu);
       while (!i.stopping) {
         lock.unlock();
-        matchReceived();
+        const int matched = matchReceived();
         lock.lock();
+        // matchReceived returns after a batch short of full; when it found any, rest first.
+        if (matched > 0)
+          i.intake_cv.wait_for(lock, i.gather, [&] { return i.stopping; });
         // Deliveries stored by this instance wake a worker; a poll (1 s) takes those of other
         // instances and those left by a crash.
         i.intake_cv.wait_for(lock, i.intake_poll, [&] { return i.stopping || i.intake_wake; });
@@ -392,7 +398,7 @@ void Daemon::reload(const config::Config& c) {
   auto& i = *impl_;
   setupLogging(c.log_level);
   i.matcher->updateSettings(matchingSettings(c));
-  i.dispatcher->updateSettings(dispatchSettings(c));
+  i.dispatcher->updateSettings(dispatchSettings(c, i.gather));
   i.events_options->set(eventsOptions(c));
   // The Stripe route exists only when it started with a secret; rotating secrets is a reload.
   if (!c.stripe.webhook_secrets.empty()) i.stripe_options->set(stripeOptions(c));

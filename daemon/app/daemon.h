@@ -35,6 +35,11 @@ class Daemon {
     // How often matching threads look for stored deliveries they were not woken for (another
     // instance's, a crash's leftovers).
     std::chrono::milliseconds intake_poll = std::chrono::seconds(1);
+    // After a round that found work but less than a full batch, a matching thread or dispatch
+    // worker rests this long before taking more: a steady stream is then matched and sent in
+    // batches of what arrived meanwhile, not a transaction (and a Graph request) for every few
+    // webhooks. Stopping does not wait for a rest to end.
+    std::chrono::milliseconds gather = std::chrono::milliseconds(25);
   };
 
   // Throws std::runtime_error when the listen address cannot be bound.

@@ -35,6 +35,11 @@ void Wakeup::waitFor(std::chrono::milliseconds timeout) {
   pending_ = false;
 }
 
+void Wakeup::rest(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, timeout, [&] { return stopped_; });
+}
+
 struct Dispatcher::Cycle {
   std::shared_ptr<const DispatchSettings> settings;
   std::string token;
@@ -107,8 +112,12 @@ void Dispatcher::workerLoop() {
     // A claim that came back short of a full batch found every due row: wait for the next
     // wake-up (new rows notify) or the poll. Claiming again at once came back empty almost
     // every time: at 300 webhooks/s that made 2.5 claims per event sent.
-    if (claimed < std::clamp(settings()->batch_size, 1, 1000) && running_)
+    // A short claim that found rows rests first (settings.gather), so that the next claim
+    // takes what arrived meanwhile as one batch.
+    if (claimed < std::clamp(settings()->batch_size, 1, 1000) && running_) {
+      if (claimed > 0) wakeup_.rest(settings()->gather);
       wakeup_.waitFor(settings()->poll_interval);
+    }
   }
 }
 

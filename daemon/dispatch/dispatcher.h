@@ -38,6 +38,10 @@ struct DispatchSettings {
   int workers = 2;
   std::chrono::seconds lease{120};
   std::chrono::milliseconds poll_interval{1000};
+  // After a cycle that sent events but fewer than a full batch, a worker rests this long before
+  // it claims again: a steady stream then goes out in batches of what arrived meanwhile instead
+  // of a claim, an outcome update and a Graph request for every few events.
+  std::chrono::milliseconds gather{25};
   int batch_size = 100;
   BackoffPolicy backoff;
   std::chrono::seconds pause_probe{300};
@@ -53,6 +57,8 @@ class Wakeup {
   void notify();
   // Returns when notified or after timeout; consumes the notification.
   void waitFor(std::chrono::milliseconds timeout);
+  // Returns after timeout, or at once on shutdown; leaves a notification for the next waitFor.
+  void rest(std::chrono::milliseconds timeout);
   // Every present and future wait returns at once.
   void shutdown();
 

@@ -8,6 +8,7 @@
 #include "dispatch/dispatcher.h"
 #include "store/outbound_store.h"
 #include "support/fake_graph_server.h"
+#include "support/process.h"
 #include "support/test_daemon.h"
 #include "support/test_env.h"
 
@@ -698,4 +699,48 @@ TEST_CASE("once a reload fixes the token, a paused pixel's whole queue goes out 
     graph.waitForRequests(graph.requestCount() + 1, 200ms);
   CHECK(f.db.scalar("SELECT count(*) FROM outbound_events WHERE status = 'sent'") == "3");
   CHECK(f.db.scalar("SELECT count(*) FROM pixel_pauses") == "0");
+}
+
+TEST_CASE("events queued while a worker rests after a short batch go out together in its next request",
+          "[dispatch]") {
+  Fixture f;
+  FakeGraphServer graph;
+  auto cfg = testConfig(f.db);
+  useGraph(cfg, graph);
+  cfg.dispatch.workers = 1;
+  cfg.dispatch.poll_interval_ms = 3600 * 1000;   // only wake-ups move the queue
+  // A rest long enough that queueing three more orders surely fits inside it.
+  TestDaemon d(cfg, f.clock, true, 1s, 3s);
+  // queuePurchase, but the background matching threads may be the ones to match the order.
+  auto queue = [&](const std::string& key) {
+    BrowserEvent be;
+    be.event_id = "evt-" + key;
+    be.order_ref = "ORDER-" + key;
+    be.event_time = unixNow(f.clock) - 30;
+    REQUIRE(d.post("/v1/events", browserEventJson(be)).status == 202);
+    StripeCheckout sc;
+    sc.event_id = "evt_" + key;
+    sc.session_id = "cs_" + key;
+    sc.payment_intent = "pi_" + key;
+    sc.client_reference_id = "ORDER-" + key;
+    sc.created = unixNow(f.clock);
+    REQUIRE(d.postStripe(stripeCheckoutEvent(sc)).status == 200);
+    REQUIRE(pollUntil(20s, [&] {
+      return f.db.scalar("SELECT count(*) FROM outbound_events WHERE event_id = 'evt-" + key + "'") == "1";
+    }));
+  };
+  queue("1");
+  REQUIRE(graph.waitForRequests(1, 20s));
+  for (const char* key : {"2", "3", "4"}) queue(key);
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (f.db.scalar("SELECT count(*) FROM outbound_events WHERE status = 'sent'") != "4" &&
+         std::chrono::steady_clock::now() < deadline)
+    graph.waitForRequests(graph.requestCount() + 1, 200ms);
+  REQUIRE(f.db.scalar("SELECT count(*) FROM outbound_events WHERE status = 'sent'") == "4");
+  const auto requests = graph.requests();
+  REQUIRE(requests.size() == 2);
+  CHECK(eventIdsIn(requests[0].body) == std::vector<std::string>{"evt-1"});
+  auto second = eventIdsIn(requests[1].body);
+  std::sort(second.begin(), second.end());
+  CHECK(second == std::vector<std::string>{"evt-2", "evt-3", "evt-4"});
 }

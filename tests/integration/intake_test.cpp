@@ -5,6 +5,7 @@
 #include "store/delivery_inbox.h"
 #include "store/ingest_store.h"
 #include "store/pg_pool.h"
+#include "support/fake_graph_server.h"
 #include "support/process.h"
 #include "support/test_daemon.h"
 #include "support/test_env.h"
@@ -431,4 +432,52 @@ TEST_CASE("a stored webhook wakes a matching thread at once, without waiting for
   REQUIRE(postSigned(d, f.clock, stripeCheckoutEvent(sc)).status == 200);
   CHECK(pollUntil(20s, [&] { return f.db.scalar("SELECT status FROM webhook_deliveries") == "accepted"; }));
   CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "1");
+}
+
+TEST_CASE("webhooks stored while a matching thread rests after a short batch are matched in one transaction",
+          "[intake]") {
+  Fixture f;
+  auto cfg = testConfig(f.db);
+  cfg.matching.wait_seconds = 0;
+  cfg.matching.workers = 1;
+  // Polls never come; a rest long enough that storing three more webhooks surely fits inside it.
+  TestDaemon d(cfg, f.clock, true, std::chrono::hours(1), 3s);
+  std::this_thread::sleep_for(500ms);   // the thread's first round (at start) is over
+  auto post = [&](const std::string& key) {
+    StripeCheckout sc;
+    sc.event_id = "evt_" + key;
+    sc.session_id = "cs_" + key;
+    sc.payment_intent = "pi_" + key;
+    sc.client_reference_id = "ORDER-" + key;
+    sc.created = now(f.clock);
+    REQUIRE(postSigned(d, f.clock, stripeCheckoutEvent(sc)).status == 200);
+  };
+  post("1");
+  REQUIRE(pollUntil(20s, [&] { return f.db.scalar("SELECT status FROM webhook_deliveries") == "accepted"; }));
+  for (const char* key : {"2", "3", "4"}) post(key);
+  REQUIRE(pollUntil(20s, [&] {
+    return f.db.scalar("SELECT count(*) FROM webhook_deliveries WHERE status = 'accepted'") == "4";
+  }));
+  // One transaction wrote the last three: their rows carry one transaction id.
+  CHECK(f.db.scalar("SELECT count(DISTINCT xmin::text) FROM webhook_deliveries WHERE delivery_id <> 'evt_1'") == "1");
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "4");
+}
+
+TEST_CASE("stopping does not wait for a matching thread's or dispatch worker's rest to end", "[intake]") {
+  Fixture f;
+  FakeGraphServer graph;
+  auto cfg = testConfig(f.db);
+  useGraph(cfg, graph);
+  cfg.matching.wait_seconds = 0;
+  auto d = std::make_unique<TestDaemon>(cfg, f.clock, true, std::chrono::hours(1), std::chrono::hours(1));
+  std::this_thread::sleep_for(500ms);
+  StripeCheckout sc;
+  sc.created = now(f.clock);
+  REQUIRE(postSigned(*d, f.clock, stripeCheckoutEvent(sc)).status == 200);
+  // A matching thread matched it and a dispatch worker sent it: both now rest for an hour.
+  REQUIRE(graph.waitForRequests(1, 20s));
+  REQUIRE(pollUntil(20s, [&] { return f.db.scalar("SELECT status FROM outbound_events") == "sent"; }));
+  const auto t0 = std::chrono::steady_clock::now();
+  (*d)->stop();
+  CHECK(std::chrono::steady_clock::now() - t0 < 20s);
 }

@@ -56,7 +56,7 @@ void useGraph(config::Config& c, const FakeGraphServer& graph, const std::string
 }
 
 TestDaemon::TestDaemon(config::Config config, const Clock& clock, bool background,
-                       std::chrono::milliseconds intake_poll)
+                       std::chrono::milliseconds intake_poll, std::chrono::milliseconds gather)
     : clock_(clock) {
   ensureSslInitialized();
   setupLogging(config.log_level);
@@ -64,6 +64,7 @@ TestDaemon::TestDaemon(config::Config config, const Clock& clock, bool backgroun
   deps.clock = &clock;
   deps.background = background;
   deps.intake_poll = intake_poll;
+  deps.gather = gather;
   daemon_ = std::make_unique<app::Daemon>(std::move(config), std::move(deps));
   daemon_->start();
 }

@@ -38,9 +38,11 @@ inline constexpr const char* kStripeSecret = "whsec_test_secret";
 class TestDaemon {
  public:
   // intake_poll: how often the matching threads poll (with background); a webhook stored here
-  // wakes one at once.
+  // wakes one at once. gather: how long matching threads and dispatch workers rest after a short
+  // batch (Daemon::Dependencies::gather).
   TestDaemon(config::Config config, const Clock& clock, bool background = false,
-             std::chrono::milliseconds intake_poll = std::chrono::seconds(1));
+             std::chrono::milliseconds intake_poll = std::chrono::seconds(1),
+             std::chrono::milliseconds gather = std::chrono::milliseconds(25));
   ~TestDaemon();
   app::Daemon& operator*() { return *daemon_; }
   app::Daemon* operator->() { return daemon_.get(); }
