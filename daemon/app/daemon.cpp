@@ -334,7 +334,8 @@ void Daemon::wakeIntake() {
     std::lock_guard lock(i.maint_mu);
     i.intake_wake = true;
   }
-  i.intake_cv.notify_one();
+  // Every thread: one may be resting after a batch (it goes back to its rest), another idle.
+  i.intake_cv.notify_all();
 }
 
 int Daemon::matchReceived() {

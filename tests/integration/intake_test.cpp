@@ -477,6 +477,7 @@ TEST_CASE("stopping does not wait for a matching thread's or dispatch worker's r
   // A matching thread matched it and a dispatch worker sent it: both now rest for an hour.
   REQUIRE(graph.waitForRequests(1, 20s));
   REQUIRE(pollUntil(20s, [&] { return f.db.scalar("SELECT status FROM outbound_events") == "sent"; }));
+  std::this_thread::sleep_for(300ms);   // the worker has recorded the send and started its rest
   const auto t0 = std::chrono::steady_clock::now();
   (*d)->stop();
   CHECK(std::chrono::steady_clock::now() - t0 < 20s);
