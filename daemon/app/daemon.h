@@ -21,6 +21,7 @@ class Dispatcher;
 namespace capi::store {
 class PgPool;
 class OutboundStore;
+class DeliveryInbox;
 }  // namespace capi::store
 
 namespace capi::app {
@@ -66,6 +67,7 @@ class Daemon {
 
   matching::Matcher& matcher();
   dispatch::Dispatcher& dispatcher();
+  store::DeliveryInbox& inbox();
   store::OutboundStore& outbound();
   Metrics& metrics();
 

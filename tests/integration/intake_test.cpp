@@ -482,3 +482,56 @@ TEST_CASE("stopping does not wait for a matching thread's or dispatch worker's r
   (*d)->stop();
   CHECK(std::chrono::steady_clock::now() - t0 < 20s);
 }
+
+TEST_CASE("while webhooks wait for their acknowledgement, a matching thread rests after a full batch", "[intake]") {
+  Fixture f;
+  auto cfg = testConfig(f.db);
+  cfg.matching.wait_seconds = 0;
+  cfg.matching.workers = 1;
+  auto checkout = [&](const std::string& key) {
+    StripeCheckout sc;
+    sc.event_id = "evt_" + key;
+    sc.session_id = "cs_" + key;
+    sc.payment_intent = "pi_" + key;
+    sc.client_reference_id = "ORDER-" + key;
+    sc.created = now(f.clock);
+    return stripeCheckoutEvent(sc);
+  };
+  {
+    TestDaemon store(cfg, f.clock);   // no matching threads: a backlog of 150 stays received
+    for (int n = 0; n < 150; ++n) REQUIRE(postSigned(store, f.clock, checkout("b" + std::to_string(n))).status == 200);
+  }
+  // Sessions of this database waiting for a lock while running a statement that starts so.
+  auto waiting = [&](const std::string& statement) {
+    return f.db.scalar("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                       " AND datname = current_database() AND query LIKE '" + statement + "%'") != "0";
+  };
+  // The matching thread's first batch (100 of the backlog) waits for the browser-event lookups.
+  auto lookups = std::make_unique<HeldTransaction>(f.db.url(), "LOCK TABLE client_events IN ACCESS EXCLUSIVE MODE");
+  TestDaemon d(cfg, f.clock, true, std::chrono::hours(1), std::chrono::hours(1));
+  struct Release {   // however the test ends, the lock goes before the daemon stops
+    std::unique_ptr<HeldTransaction>& held;
+    ~Release() { held.reset(); }
+  } release{lookups};
+  REQUIRE(pollUntil(20s, [&] { return waiting("WITH q AS"); }));
+  // A webhook whose write waits on an uncommitted duplicate, and one queued behind that write.
+  // (Declared in this order, the blocking transaction ends before the requests are waited for.)
+  std::future<int> writer, follower;
+  BlockedWriter blocked(f.db);
+  writer = std::async(std::launch::async, [&] { return postSigned(d, f.clock, checkout("block")).status; });
+  REQUIRE(pollUntil(20s, [&] { return waiting("INSERT INTO webhook_deliveries"); }));
+  follower = std::async(std::launch::async, [&] { return postSigned(d, f.clock, checkout("follower")).status; });
+  REQUIRE(pollUntil(20s, [&] { return d->inbox().waiting() == 1; }));
+
+  lookups.reset();   // the first batch completes while an acknowledgement waits
+  REQUIRE(pollUntil(20s, [&] {
+    return f.db.scalar("SELECT count(*) FROM webhook_deliveries WHERE status = 'accepted'") == "100";
+  }));
+  std::this_thread::sleep_for(1s);
+  // The thread rests (an hour here) instead of taking the rest of the backlog.
+  CHECK(f.db.scalar("SELECT count(*) FROM webhook_deliveries WHERE status = 'accepted'") == "100");
+  CHECK(f.db.scalar("SELECT count(*) FROM webhook_deliveries WHERE status = 'received'") == "50");
+  blocked.held.commit();   // the blocked write finds evt_block stored: a duplicate, answered 200
+  CHECK(writer.get() == 200);
+  CHECK(follower.get() == 200);
+}
