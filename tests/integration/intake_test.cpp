@@ -41,6 +41,17 @@ HttpResult postSigned(TestDaemon& d, const ManualClock& clock, const std::string
                  {"Stripe-Signature", webhooks::stripe::StripeSignatureVerifier::sign(kStripeSecret, now(clock), body)}});
 }
 
+// A paid checkout for order KEY: event evt_KEY, session cs_KEY, PaymentIntent pi_KEY, ORDER-KEY.
+std::string checkoutFor(const ManualClock& clock, const std::string& key) {
+  StripeCheckout sc;
+  sc.event_id = "evt_" + key;
+  sc.session_id = "cs_" + key;
+  sc.payment_intent = "pi_" + key;
+  sc.client_reference_id = "ORDER-" + key;
+  sc.created = now(clock);
+  return stripeCheckoutEvent(sc);
+}
+
 bool hasLine(const std::string& text, const std::string& line) {
   return ("\n" + text).find("\n" + line + "\n") != std::string::npos;
 }
@@ -242,13 +253,7 @@ TEST_CASE("a delivery the matching worker cannot process is marked failed; the o
             " RETURN NEW; END $$");
   f.db.exec("CREATE TRIGGER refuse_bad BEFORE INSERT ON payments FOR EACH ROW EXECUTE FUNCTION refuse_bad()");
   for (const std::string id : {"a", "bad", "b"}) {
-    StripeCheckout sc;
-    sc.event_id = "evt_" + id;
-    sc.session_id = "cs_" + id;
-    sc.payment_intent = "pi_" + id;
-    sc.client_reference_id = "ORDER-" + id;
-    sc.created = now(f.clock);
-    REQUIRE(postSigned(d, f.clock, stripeCheckoutEvent(sc)).status == 200);
+    REQUIRE(postSigned(d, f.clock, checkoutFor(f.clock, id)).status == 200);
   }
   // One a later parser cannot read any more.
   f.db.exec("INSERT INTO webhook_deliveries (provider, delivery_id, event_type, status, raw_payload, received_at)"
@@ -385,13 +390,7 @@ TEST_CASE("a passing database error leaves the delivery queued; it is matched at
             " RETURN NEW; END $$");
   f.db.exec("CREATE TRIGGER busy BEFORE INSERT ON payments FOR EACH ROW EXECUTE FUNCTION busy()");
   for (const std::string id : {"a", "busy"}) {
-    StripeCheckout sc;
-    sc.event_id = "evt_" + id;
-    sc.session_id = "cs_" + id;
-    sc.payment_intent = "pi_" + id;
-    sc.client_reference_id = "ORDER-" + id;
-    sc.created = now(f.clock);
-    REQUIRE(postSigned(d, f.clock, stripeCheckoutEvent(sc)).status == 200);
+    REQUIRE(postSigned(d, f.clock, checkoutFor(f.clock, id)).status == 200);
   }
   CHECK(d->matchReceived() == 1);
   CHECK(f.db.scalar("SELECT string_agg(delivery_id || '=' || status, ' ' ORDER BY delivery_id)"
@@ -443,15 +442,7 @@ TEST_CASE("webhooks stored while a matching thread rests after a short batch are
   // Polls never come; a rest long enough that storing three more webhooks surely fits inside it.
   TestDaemon d(cfg, f.clock, true, std::chrono::hours(1), 3s);
   std::this_thread::sleep_for(500ms);   // the thread's first round (at start) is over
-  auto post = [&](const std::string& key) {
-    StripeCheckout sc;
-    sc.event_id = "evt_" + key;
-    sc.session_id = "cs_" + key;
-    sc.payment_intent = "pi_" + key;
-    sc.client_reference_id = "ORDER-" + key;
-    sc.created = now(f.clock);
-    REQUIRE(postSigned(d, f.clock, stripeCheckoutEvent(sc)).status == 200);
-  };
+  auto post = [&](const std::string& key) { REQUIRE(postSigned(d, f.clock, checkoutFor(f.clock, key)).status == 200); };
   post("1");
   REQUIRE(pollUntil(20s, [&] { return f.db.scalar("SELECT status FROM webhook_deliveries") == "accepted"; }));
   for (const char* key : {"2", "3", "4"}) post(key);
@@ -488,15 +479,7 @@ TEST_CASE("while webhooks wait for their acknowledgement, a matching thread rest
   auto cfg = testConfig(f.db);
   cfg.matching.wait_seconds = 0;
   cfg.matching.workers = 1;
-  auto checkout = [&](const std::string& key) {
-    StripeCheckout sc;
-    sc.event_id = "evt_" + key;
-    sc.session_id = "cs_" + key;
-    sc.payment_intent = "pi_" + key;
-    sc.client_reference_id = "ORDER-" + key;
-    sc.created = now(f.clock);
-    return stripeCheckoutEvent(sc);
-  };
+  auto checkout = [&](const std::string& key) { return checkoutFor(f.clock, key); };
   {
     TestDaemon store(cfg, f.clock);   // no matching threads: a backlog of 150 stays received
     for (int n = 0; n < 150; ++n) REQUIRE(postSigned(store, f.clock, checkout("b" + std::to_string(n))).status == 200);
