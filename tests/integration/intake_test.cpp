@@ -518,3 +518,49 @@ TEST_CASE("while webhooks wait for their acknowledgement, a matching thread rest
   CHECK(writer.get() == 200);
   CHECK(follower.get() == 200);
 }
+
+TEST_CASE("during a burst a matching thread rests three times as long as its last full batch took, 2 s at most",
+          "[intake]") {
+  Fixture f;
+  auto cfg = testConfig(f.db);
+  cfg.matching.wait_seconds = 0;
+  cfg.matching.workers = 1;
+  auto checkout = [&](const std::string& key) { return checkoutFor(f.clock, key); };
+  {
+    TestDaemon store(cfg, f.clock);   // no matching threads: a backlog of 150 stays received
+    for (int n = 0; n < 150; ++n) REQUIRE(postSigned(store, f.clock, checkout("b" + std::to_string(n))).status == 200);
+  }
+  auto waiting = [&](const std::string& statement) {
+    return f.db.scalar("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                       " AND datname = current_database() AND query LIKE '" + statement + "%'") != "0";
+  };
+  auto accepted = [&] { return f.db.scalar("SELECT count(*) FROM webhook_deliveries WHERE status = 'accepted'"); };
+  // The first batch (100 of the backlog) is held up for over 3 s by the browser-event lookups.
+  auto lookups = std::make_unique<HeldTransaction>(f.db.url(), "LOCK TABLE client_events IN ACCESS EXCLUSIVE MODE");
+  // A rest of 10 ms after a short batch: without the burst rule the rest of the backlog would follow at once.
+  TestDaemon d(cfg, f.clock, true, std::chrono::hours(1), 10ms);
+  struct Release {
+    std::unique_ptr<HeldTransaction>& held;
+    ~Release() { held.reset(); }
+  } release{lookups};
+  REQUIRE(pollUntil(20s, [&] { return waiting("WITH q AS"); }));
+  std::future<int> writer, follower;
+  BlockedWriter blocked(f.db);
+  writer = std::async(std::launch::async, [&] { return postSigned(d, f.clock, checkout("block")).status; });
+  REQUIRE(pollUntil(20s, [&] { return waiting("INSERT INTO webhook_deliveries"); }));
+  follower = std::async(std::launch::async, [&] { return postSigned(d, f.clock, checkout("follower")).status; });
+  REQUIRE(pollUntil(20s, [&] { return d->inbox().waiting() == 1; }));
+  std::this_thread::sleep_for(3s);
+
+  lookups.reset();   // the batch took over 3 s: three times that is 9 s, so the thread rests 2 s
+  REQUIRE(pollUntil(20s, [&] { return accepted() == "100"; }));
+  std::this_thread::sleep_for(500ms);
+  CHECK(accepted() == "100");
+  // The acknowledgement still waits, yet after the rest the thread matches the rest of the backlog.
+  CHECK(d->inbox().waiting() == 1);
+  CHECK(pollUntil(6s, [&] { return accepted() == "150"; }));
+  CHECK(d->inbox().waiting() == 1);
+  blocked.held.commit();
+  CHECK(writer.get() == 200);
+  CHECK(follower.get() == 200);
+}
