@@ -72,11 +72,22 @@ std::string e164WithoutPlus(const PhoneNumber& n) {
 // again as a national prefix ("0001820 901820" in DE would give 49001820901820, which reads as
 // 4901820901820): no country numbers its phones that way, and its hash would match no other
 // spelling of the number.
+// Placeholders are refused.
 // `written` is the input: when it already is "+<those digits>", reading it back is the parse
 // that produced n, and is skipped (most stored numbers arrive in E.164; parsing is the costly
 // part of normalizing a phone number). Not for a national number of 0: libphonenumber formats
 // that as the raw input kept by ParseAndKeepRawInput, separators included.
+// A national part of six or more digits that are all the same ("+1 000 000 0000",
+// "+49 1111111111") is what a checkout form gets when a phone number is required and the
+// customer has none to give: hashed, it would match no one, or everyone who typed the same.
+bool isPlaceholder(const PhoneNumber& n) {
+  std::string national;
+  util().GetNationalSignificantNumber(n, &national);
+  return national.size() >= 6 && national.find_first_not_of(national.front()) == std::string::npos;
+}
+
 FieldOutcome e164Outcome(const PhoneNumber& n, std::string_view written = {}) {
+  if (isPlaceholder(n)) return FieldOutcome::fail("a placeholder, not a phone number: its digits after the country code are all the same");
   std::string digits = e164WithoutPlus(n);
   if (n.national_number() != 0 && written.size() == digits.size() + 1 && written.front() == '+' &&
       written.substr(1) == digits && digits.find_first_not_of("0123456789") == std::string::npos)

@@ -184,6 +184,17 @@ TEST_CASE("a number whose national part is all zeros is refused, with or without
   checkRejected(Field::Ph, {"+1 (000) 000-0000", "+440000000000"});
 }
 
+TEST_CASE("a national part of one digit repeated is a placeholder and refused, however it is written", "[normalize][ph]") {
+  checkRejected(Field::Ph, {"+10000000000", "+1 111 111 1111", "+15555555555", "(555) 555-5555", "999-999-9999"},
+                region("US"));
+  checkRejected(Field::Ph, {"+10000000000", "+491111111111", "+44 7777 777777", "00491111111111", "491111111111"});
+  const Result r = normalize(Field::Ph, "+10000000000");
+  CHECK(r.error.find("placeholder") != std::string::npos);
+  CHECK_FALSE(r.no_country_code);
+  // A repeated digit inside a real number is no placeholder.
+  checkAccepted(Field::Ph, {{"+1 650 555 5555", "16505555555"}, {"+49 151 11111111", "4915111111111"}});
+}
+
 TEST_CASE("a number already in E.164 form gives the same digits as any other spelling", "[normalize][ph]") {
   for (const auto& [e164, spelled] : std::vector<std::pair<std::string, std::string>>{
            {"+16505551212", "+1 (650) 555-1212"}, {"+442079460958", "+44 (0)20 7946 0958"},
