@@ -85,4 +85,8 @@ int runServe(const std::string& config_path);
 // `migrate`.
 int runMigrate(const std::string& config_path);
 
+// How long a matching thread rests after a full batch that took batch_took while webhooks wait
+// for the inbox's write (a burst): three times as long, gather at least, 2 s at most.
+std::chrono::nanoseconds burstRest(std::chrono::nanoseconds batch_took, std::chrono::milliseconds gather);
+
 }  // namespace capi::app
