@@ -378,7 +378,7 @@ int Daemon::matchReceived() {
       if (c.total() < kBatch) break;
       // Webhooks wait behind the inbox's write for their acknowledgement (a burst): give them
       // the cores first (burstRest). Matching trails the burst, never stops (one full batch per
-      // rest), and the rest ends as soon as no webhook waits. Measured with bench's
+      // rest), and the rest ends once every webhook has been answered. Measured with bench's
       // 64-connection phase: about 27 % more webhooks acknowledged than with a rest of gather
       // alone, about as many matched per second counting the catch-up.
       if (i.inbox.waiting() > 0) {
@@ -389,7 +389,7 @@ int Daemon::matchReceived() {
             const auto slice_end = std::min(until, std::chrono::steady_clock::now() + kBurstCheck);
             if (i.intake_cv.wait_until(lock, slice_end, [&] { return i.stopping; })) break;
           }
-          if (std::chrono::steady_clock::now() >= until || i.inbox.waiting() == 0) break;
+          if (std::chrono::steady_clock::now() >= until || i.inbox.unanswered() == 0) break;
         }
       }
     }

@@ -22,6 +22,7 @@ bool DeliveryInbox::store(const DeliveryRecord& delivery) {
     // This thread writes: its own row and whatever queued behind the previous write.
     writing_ = true;
     const auto n = std::min(queue_.size(), max_batch_);
+    in_write_ = n;
     std::vector<Slot*> batch(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
     queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
     lock.unlock();
@@ -38,6 +39,7 @@ bool DeliveryInbox::store(const DeliveryRecord& delivery) {
       batch[i]->done = true;
     }
     writing_ = false;
+    in_write_ = 0;
     ++writes_;
     cv_.notify_all();
   }
@@ -54,6 +56,11 @@ uint64_t DeliveryInbox::writes() const {
 std::size_t DeliveryInbox::waiting() const {
   std::lock_guard lock(mu_);
   return queue_.size();
+}
+
+std::size_t DeliveryInbox::unanswered() const {
+  std::lock_guard lock(mu_);
+  return queue_.size() + in_write_;
 }
 
 std::vector<DeliveryInbox::Outcome> DeliveryInbox::write(const std::vector<Slot*>& batch) {

@@ -26,9 +26,11 @@ class DeliveryInbox {
   // retries), or the database's error for this delivery alone.
   bool store(const DeliveryRecord& delivery);
 
-  // Transactions written so far, and requests queued behind the one being written.
+  // Transactions written so far; requests queued behind the one being written; requests not
+  // yet answered (those queued and those in the write under way).
   uint64_t writes() const;
   std::size_t waiting() const;
+  std::size_t unanswered() const;
 
  private:
   struct Slot {
@@ -51,6 +53,7 @@ class DeliveryInbox {
   std::condition_variable cv_;
   std::vector<Slot*> queue_;
   bool writing_ = false;
+  std::size_t in_write_ = 0;   // rows of the write under way
   uint64_t writes_ = 0;
 };
 

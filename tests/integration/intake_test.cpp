@@ -193,9 +193,11 @@ TEST_CASE("requests arriving while a delivery is being written share the next tr
     followers.emplace_back([&, i] { results[i] = inbox.store(delivery("evt_f" + std::to_string(i))) ? 1 : 0; });
   REQUIRE(pollUntil(20s, [&] { return inbox.waiting() == static_cast<size_t>(kFollowers); }));
   CHECK(inbox.writes() == 0);
+  CHECK(inbox.unanswered() == kFollowers + 1);   // the twenty and the one being written
   blocker.held.commit();
   first.join();
   for (auto& t : followers) t.join();
+  CHECK(inbox.unanswered() == 0);
   CHECK(first_result == 0);   // the held transaction stored evt_block first: a duplicate
   for (int i = 0; i < kFollowers; ++i) {
     INFO("follower " << i);
