@@ -32,12 +32,18 @@ void Wakeup::notify() {
 void Wakeup::waitFor(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
   cv_.wait_for(lock, timeout, [&] { return pending_ || stopped_; });
+  // Another worker's rest holds this one too: what arrives meanwhile is one batch for whichever
+  // claims first after it.
+  if (rest_until_ > std::chrono::steady_clock::now())
+    cv_.wait_until(lock, rest_until_, [&] { return stopped_; });
   pending_ = false;
 }
 
 void Wakeup::rest(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
-  cv_.wait_for(lock, timeout, [&] { return stopped_; });
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  rest_until_ = std::max(rest_until_, until);
+  cv_.wait_until(lock, until, [&] { return stopped_; });
 }
 
 struct Dispatcher::Cycle {

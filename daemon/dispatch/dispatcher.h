@@ -55,9 +55,11 @@ struct DispatchSettings {
 class Wakeup {
  public:
   void notify();
-  // Returns when notified or after timeout; consumes the notification.
+  // Returns when notified or after timeout, but not before a rest of any worker has ended;
+  // consumes the notification.
   void waitFor(std::chrono::milliseconds timeout);
   // Returns after timeout, or at once on shutdown; leaves a notification for the next waitFor.
+  // Until then, no worker's waitFor returns (shutdown aside).
   void rest(std::chrono::milliseconds timeout);
   // Every present and future wait returns at once.
   void shutdown();
@@ -67,6 +69,7 @@ class Wakeup {
   std::condition_variable cv_;
   bool pending_ = false;
   bool stopped_ = false;
+  std::chrono::steady_clock::time_point rest_until_;
 };
 
 class Dispatcher {

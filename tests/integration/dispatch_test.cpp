@@ -711,7 +711,9 @@ TEST_CASE("events queued while a worker rests after a short batch go out togethe
   FakeGraphServer graph;
   auto cfg = testConfig(f.db);
   useGraph(cfg, graph);
-  cfg.dispatch.workers = 1;
+  // With two workers, the idle one does not claim while the other rests.
+  cfg.dispatch.workers = GENERATE(1, 2);
+  INFO("dispatch workers: " << cfg.dispatch.workers);
   cfg.dispatch.poll_interval_ms = 3600 * 1000;   // only wake-ups move the queue
   // A rest long enough that queueing three more orders surely fits inside it.
   TestDaemon d(cfg, f.clock, true, 1s, 3s);
