@@ -67,25 +67,29 @@ std::string e164WithoutPlus(const PhoneNumber& n) {
   return out.substr(1);
 }
 
+// A national part of six or more digits that are all the same ("+1 000 000 0000",
+// "+1 555 555 5555", "+49 1111111111") is what a checkout form gets when a phone number is
+// required and the customer has none to give: hashed, it would tie together every customer who
+// typed it. Only numbers libphonenumber does not know as valid (let through on their length) are
+// taken for placeholders: a valid one ("+44 7777 777777") may be a real customer's number, and
+// carriers do sell such numbers.
+bool isPlaceholder(const PhoneNumber& n) {
+  std::string national;
+  util().GetNationalSignificantNumber(n, &national);
+  return national.size() >= 6 && national.find_first_not_of(national.front()) == std::string::npos &&
+         !util().IsValidNumber(n);
+}
+
 // The E.164 digits, provided they read back as the same number. A number let through on its
 // length alone can keep leading zeros after its country code that reading "+<E.164>" strips
 // again as a national prefix ("0001820 901820" in DE would give 49001820901820, which reads as
 // 4901820901820): no country numbers its phones that way, and its hash would match no other
 // spelling of the number.
-// Placeholders are refused.
+// Placeholders are refused (isPlaceholder).
 // `written` is the input: when it already is "+<those digits>", reading it back is the parse
 // that produced n, and is skipped (most stored numbers arrive in E.164; parsing is the costly
 // part of normalizing a phone number). Not for a national number of 0: libphonenumber formats
 // that as the raw input kept by ParseAndKeepRawInput, separators included.
-// A national part of six or more digits that are all the same ("+1 000 000 0000",
-// "+49 1111111111") is what a checkout form gets when a phone number is required and the
-// customer has none to give: hashed, it would match no one, or everyone who typed the same.
-bool isPlaceholder(const PhoneNumber& n) {
-  std::string national;
-  util().GetNationalSignificantNumber(n, &national);
-  return national.size() >= 6 && national.find_first_not_of(national.front()) == std::string::npos;
-}
-
 FieldOutcome e164Outcome(const PhoneNumber& n, std::string_view written = {}) {
   if (isPlaceholder(n)) return FieldOutcome::fail("a placeholder, not a phone number: its digits after the country code are all the same");
   std::string digits = e164WithoutPlus(n);

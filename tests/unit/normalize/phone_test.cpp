@@ -185,14 +185,23 @@ TEST_CASE("a number whose national part is all zeros is refused, with or without
 }
 
 TEST_CASE("a national part of one digit repeated is a placeholder and refused, however it is written", "[normalize][ph]") {
-  checkRejected(Field::Ph, {"+10000000000", "+1 111 111 1111", "+15555555555", "(555) 555-5555", "999-999-9999"},
-                region("US"));
-  checkRejected(Field::Ph, {"+10000000000", "+491111111111", "+44 7777 777777", "00491111111111", "491111111111"});
-  const Result r = normalize(Field::Ph, "+10000000000");
-  CHECK(r.error.find("placeholder") != std::string::npos);
-  CHECK_FALSE(r.no_country_code);
-  // A repeated digit inside a real number is no placeholder.
-  checkAccepted(Field::Ph, {{"+1 650 555 5555", "16505555555"}, {"+49 151 11111111", "4915111111111"}});
+  auto refusedAsPlaceholder = [](const std::string& input, const Options& options) {
+    INFO(input << " (region " << options.default_region << ")");
+    const Result r = normalize(Field::Ph, input, options);
+    CHECK_FALSE(r.ok);
+    CHECK(r.error.find("placeholder") != std::string::npos);
+    CHECK_FALSE(r.no_country_code);
+  };
+  for (const char* input : {"+10000000000", "+1 111 111 1111", "+15555555555", "(555) 555-5555", "999-999-9999"})
+    refusedAsPlaceholder(input, region("US"));
+  for (const char* input : {"+10000000000", "+1 555 555 5555", "+491111111111", "+49 (0)1111 111111"})
+    refusedAsPlaceholder(input, Options{});
+  // A number libphonenumber knows as valid may be a real customer's, repeated digits or not;
+  // so is a repeated digit inside a number.
+  checkAccepted(Field::Ph, {{"+44 7777 777777", "447777777777"},
+                            {"+91 99999 99999", "919999999999"},
+                            {"+1 650 555 5555", "16505555555"},
+                            {"+49 151 11111111", "4915111111111"}});
 }
 
 TEST_CASE("a number already in E.164 form gives the same digits as any other spelling", "[normalize][ph]") {
