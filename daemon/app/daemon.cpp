@@ -379,8 +379,9 @@ int Daemon::matchReceived() {
       // Webhooks wait behind the inbox's write for their acknowledgement (a burst): give them
       // the cores first (burstRest). Matching trails the burst, never stops (one full batch per
       // rest), and the rest ends once every webhook has been answered. Measured with bench's
-      // 64-connection phase: about 27 % more webhooks acknowledged than with a rest of gather
-      // alone, about as many matched per second counting the catch-up.
+      // 64-connection phase (bench/RESULTS.md, round 4): about 27 % more webhooks acknowledged
+      // than with a rest of gather alone; matched per second, counting the catch-up, 7 % fewer
+      // on average, within the runs' spread.
       if (i.inbox.waiting() > 0) {
         const auto until = std::chrono::steady_clock::now() + burstRest(took, i.gather);
         for (;;) {
