@@ -30,12 +30,19 @@ void Wakeup::notify() {
 }
 
 void Wakeup::waitFor(std::chrono::milliseconds timeout) {
+  using Clock = std::chrono::steady_clock;
   std::unique_lock lock(mu_);
-  cv_.wait_for(lock, timeout, [&] { return pending_ || stopped_; });
-  // Another worker's rest holds this one too: what arrives meanwhile is one batch for whichever
-  // claims first after it.
-  if (rest_until_ > std::chrono::steady_clock::now())
-    cv_.wait_until(lock, rest_until_, [&] { return stopped_; });
+  const auto deadline = Clock::now() + timeout;
+  while (!stopped_) {
+    // Another worker's rest holds this one too: what arrives meanwhile is one batch, for the
+    // one worker that takes the wake-up after the rest (not every held worker at once).
+    if (const auto until = rest_until_; until > Clock::now()) {
+      cv_.wait_until(lock, until, [&] { return stopped_; });
+      continue;
+    }
+    if (pending_ || Clock::now() >= deadline) break;
+    cv_.wait_until(lock, deadline, [&] { return stopped_ || pending_ || rest_until_ > Clock::now(); });
+  }
   pending_ = false;
 }
 

@@ -719,6 +719,9 @@ TEST_CASE("events queued while a worker rests after a short batch go out togethe
   TestDaemon d(cfg, f.clock, true, 1s, 3s);
   queuePurchase(d, f, "1", unixNow(f.clock) - 30);
   REQUIRE(graph.waitForRequests(1, 20s));
+  // The worker has recorded the send and started its rest (3 s) before more orders arrive.
+  REQUIRE(pollUntil(20s, [&] { return f.db.scalar("SELECT status FROM outbound_events") == "sent"; }));
+  std::this_thread::sleep_for(200ms);
   for (const char* key : {"2", "3", "4"}) queuePurchase(d, f, key, unixNow(f.clock) - 30);
   const auto deadline = std::chrono::steady_clock::now() + 20s;
   while (f.db.scalar("SELECT count(*) FROM outbound_events WHERE status = 'sent'") != "4" &&

@@ -68,16 +68,15 @@ std::string e164WithoutPlus(const PhoneNumber& n) {
 }
 
 // A national part of six or more digits that are all the same ("+1 000 000 0000",
-// "+1 555 555 5555", "+49 1111111111") is what a checkout form gets when a phone number is
+// "+1 555 555 5555", "+91 99999 99999") is what a checkout form gets when a phone number is
 // required and the customer has none to give: hashed, it would tie together every customer who
-// typed it. Only numbers libphonenumber does not know as valid (let through on their length) are
-// taken for placeholders: a valid one ("+44 7777 777777") may be a real customer's number, and
-// carriers do sell such numbers.
+// typed it. Such a number can also be valid and sold to someone ("+44 7777 777777"); it is
+// refused all the same, deliberately: that customer loses one match key (email and the rest
+// remain), whereas a shared dummy would mislink many customers.
 bool isPlaceholder(const PhoneNumber& n) {
   std::string national;
   util().GetNationalSignificantNumber(n, &national);
-  return national.size() >= 6 && national.find_first_not_of(national.front()) == std::string::npos &&
-         !util().IsValidNumber(n);
+  return national.size() >= 6 && national.find_first_not_of(national.front()) == std::string::npos;
 }
 
 // The E.164 digits, provided they read back as the same number. A number let through on its

@@ -196,12 +196,13 @@ TEST_CASE("a national part of one digit repeated is a placeholder and refused, h
     refusedAsPlaceholder(input, region("US"));
   for (const char* input : {"+10000000000", "+1 555 555 5555", "+491111111111", "+49 (0)1111 111111"})
     refusedAsPlaceholder(input, Options{});
-  // A number libphonenumber knows as valid may be a real customer's, repeated digits or not;
-  // so is a repeated digit inside a number.
-  checkAccepted(Field::Ph, {{"+44 7777 777777", "447777777777"},
-                            {"+91 99999 99999", "919999999999"},
-                            {"+1 650 555 5555", "16505555555"},
-                            {"+49 151 11111111", "4915111111111"}});
+  // Also when libphonenumber knows the number as valid: a dummy shared by many customers
+  // would tie them together.
+  for (const char* input : {"+44 7777 777777", "+91 99999 99999", "+7 999 999 99 99"})
+    refusedAsPlaceholder(input, Options{});
+  refusedAsPlaceholder("99999 99999", region("IN"));
+  // A repeated digit inside a number is no placeholder.
+  checkAccepted(Field::Ph, {{"+1 650 555 5555", "16505555555"}, {"+49 151 11111111", "4915111111111"}});
 }
 
 TEST_CASE("a number already in E.164 form gives the same digits as any other spelling", "[normalize][ph]") {
