@@ -15,13 +15,12 @@ bool DeliveryInbox::store(const DeliveryRecord& delivery) {
   std::unique_lock lock(mu_);
   queue_.push_back(&slot);
   while (!slot.done) {
-    if (writing_) {
+    if (in_write_ > 0) {
       cv_.wait(lock);
       continue;
     }
     // This thread writes: its own row and whatever queued behind the previous write.
-    writing_ = true;
-    const auto n = std::min(queue_.size(), max_batch_);
+    const auto n = std::min(queue_.size(), max_batch_);   // at least this request's own row
     in_write_ = n;
     std::vector<Slot*> batch(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
     queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
@@ -38,7 +37,6 @@ bool DeliveryInbox::store(const DeliveryRecord& delivery) {
       batch[i]->error = outcomes[i].error;
       batch[i]->done = true;
     }
-    writing_ = false;
     in_write_ = 0;
     ++writes_;
     cv_.notify_all();

@@ -52,8 +52,7 @@ class DeliveryInbox {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::vector<Slot*> queue_;
-  bool writing_ = false;
-  std::size_t in_write_ = 0;   // rows of the write under way
+  std::size_t in_write_ = 0;   // rows of the write under way; 0: no write is under way
   uint64_t writes_ = 0;
 };
 

@@ -83,6 +83,44 @@ struct BlockedWriter {
   }
 };
 
+
+// Stores N received webhooks (b0, b1, ...) with no matching thread running.
+void storeBacklog(Fixture& f, const config::Config& cfg, int n) {
+  TestDaemon store(cfg, f.clock);
+  for (int i = 0; i < n; ++i)
+    REQUIRE(postSigned(store, f.clock, checkoutFor(f.clock, "b" + std::to_string(i))).status == 200);
+}
+
+// Whether a session of this database waits for a lock while running a statement that starts so.
+bool sessionWaits(const TestDatabase& db, const std::string& statement) {
+  return db.scalar("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                   " AND datname = current_database() AND query LIKE '" + statement + "%'") != "0";
+}
+
+// Holds the matching threads' browser-event lookups (take it before the daemon starts). Declare
+// a ReleaseFirst after the daemon, so however a test ends the lock goes before the daemon stops.
+std::unique_ptr<HeldTransaction> holdLookups(const TestDatabase& db) {
+  return std::make_unique<HeldTransaction>(db.url(), "LOCK TABLE client_events IN ACCESS EXCLUSIVE MODE");
+}
+struct ReleaseFirst {
+  std::unique_ptr<HeldTransaction>& held;
+  ~ReleaseFirst() { held.reset(); }
+};
+
+// Two webhooks awaiting their acknowledgement: "block", whose write waits on an uncommitted
+// duplicate, and "follower", queued behind that write. Members end in reverse order: the blocking
+// transaction rolls back (if not committed) before the requests are waited for.
+struct AwaitedAcknowledgements {
+  std::future<int> writer, follower;
+  BlockedWriter blocked;
+  AwaitedAcknowledgements(Fixture& f, TestDaemon& d) : blocked(f.db) {
+    writer = std::async(std::launch::async, [&] { return postSigned(d, f.clock, checkoutFor(f.clock, "block")).status; });
+    REQUIRE(pollUntil(20s, [&] { return sessionWaits(f.db, "INSERT INTO webhook_deliveries"); }));
+    follower = std::async(std::launch::async, [&] { return postSigned(d, f.clock, checkoutFor(f.clock, "follower")).status; });
+    REQUIRE(pollUntil(20s, [&] { return d->inbox().waiting() == 1; }));
+  }
+};
+
 }  // namespace
 
 TEST_CASE("a webhook is answered once its delivery is stored; the matching worker then makes the Purchase",
@@ -481,49 +519,27 @@ TEST_CASE("while webhooks wait for their acknowledgement, a matching thread rest
   auto cfg = testConfig(f.db);
   cfg.matching.wait_seconds = 0;
   cfg.matching.workers = 1;
-  auto checkout = [&](const std::string& key) { return checkoutFor(f.clock, key); };
-  {
-    TestDaemon store(cfg, f.clock);   // no matching threads: a backlog of 150 stays received
-    for (int n = 0; n < 150; ++n) REQUIRE(postSigned(store, f.clock, checkout("b" + std::to_string(n))).status == 200);
-  }
-  // Sessions of this database waiting for a lock while running a statement that starts so.
-  auto waiting = [&](const std::string& statement) {
-    return f.db.scalar("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                       " AND datname = current_database() AND query LIKE '" + statement + "%'") != "0";
-  };
+  storeBacklog(f, cfg, 150);
+  auto accepted = [&] { return f.db.scalar("SELECT count(*) FROM webhook_deliveries WHERE status = 'accepted'"); };
   // The matching thread's first batch (100 of the backlog) waits for the browser-event lookups.
-  auto lookups = std::make_unique<HeldTransaction>(f.db.url(), "LOCK TABLE client_events IN ACCESS EXCLUSIVE MODE");
+  auto lookups = holdLookups(f.db);
   TestDaemon d(cfg, f.clock, true, std::chrono::hours(1), std::chrono::hours(1));
-  struct Release {   // however the test ends, the lock goes before the daemon stops
-    std::unique_ptr<HeldTransaction>& held;
-    ~Release() { held.reset(); }
-  } release{lookups};
-  REQUIRE(pollUntil(20s, [&] { return waiting("WITH q AS"); }));
-  // A webhook whose write waits on an uncommitted duplicate, and one queued behind that write.
-  // (Declared in this order, the blocking transaction ends before the requests are waited for.)
-  std::future<int> writer, follower;
-  BlockedWriter blocked(f.db);
-  writer = std::async(std::launch::async, [&] { return postSigned(d, f.clock, checkout("block")).status; });
-  REQUIRE(pollUntil(20s, [&] { return waiting("INSERT INTO webhook_deliveries"); }));
-  follower = std::async(std::launch::async, [&] { return postSigned(d, f.clock, checkout("follower")).status; });
-  REQUIRE(pollUntil(20s, [&] { return d->inbox().waiting() == 1; }));
+  ReleaseFirst release{lookups};
+  REQUIRE(pollUntil(20s, [&] { return sessionWaits(f.db, "WITH q AS"); }));
+  AwaitedAcknowledgements awaited(f, d);
 
   lookups.reset();   // the first batch completes while an acknowledgement waits
-  REQUIRE(pollUntil(20s, [&] {
-    return f.db.scalar("SELECT count(*) FROM webhook_deliveries WHERE status = 'accepted'") == "100";
-  }));
+  REQUIRE(pollUntil(20s, [&] { return accepted() == "100"; }));
   std::this_thread::sleep_for(1s);
   // The thread rests (an hour here) instead of taking the rest of the backlog.
-  CHECK(f.db.scalar("SELECT count(*) FROM webhook_deliveries WHERE status = 'accepted'") == "100");
+  CHECK(accepted() == "100");
   CHECK(f.db.scalar("SELECT count(*) FROM webhook_deliveries WHERE status = 'received'") == "50");
-  blocked.held.commit();   // the blocked write finds evt_block stored: a duplicate, answered 200
-  CHECK(writer.get() == 200);
-  CHECK(follower.get() == 200);
+  awaited.blocked.held.commit();   // the blocked write finds evt_block stored: a duplicate, answered 200
+  CHECK(awaited.writer.get() == 200);
+  CHECK(awaited.follower.get() == 200);
   // No webhook waits any more: the hour's rest ends, and the rest of the backlog and the
   // follower are matched.
-  CHECK(pollUntil(20s, [&] {
-    return f.db.scalar("SELECT count(*) FROM webhook_deliveries WHERE status = 'accepted'") == "151";
-  }));
+  CHECK(pollUntil(20s, [&] { return accepted() == "151"; }));
 }
 
 TEST_CASE("a rest during a burst is three times the full batch it follows, the short rest at least, 2 s at most",
@@ -542,31 +558,15 @@ TEST_CASE("during a burst a matching thread rests longer after a slow full batch
   auto cfg = testConfig(f.db);
   cfg.matching.wait_seconds = 0;
   cfg.matching.workers = 1;
-  auto checkout = [&](const std::string& key) { return checkoutFor(f.clock, key); };
-  {
-    TestDaemon store(cfg, f.clock);   // no matching threads: a backlog of 150 stays received
-    for (int n = 0; n < 150; ++n) REQUIRE(postSigned(store, f.clock, checkout("b" + std::to_string(n))).status == 200);
-  }
-  auto waiting = [&](const std::string& statement) {
-    return f.db.scalar("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                       " AND datname = current_database() AND query LIKE '" + statement + "%'") != "0";
-  };
+  storeBacklog(f, cfg, 150);
   auto accepted = [&] { return f.db.scalar("SELECT count(*) FROM webhook_deliveries WHERE status = 'accepted'"); };
   // The first batch (100 of the backlog) is held up for over a second by the browser-event lookups.
-  auto lookups = std::make_unique<HeldTransaction>(f.db.url(), "LOCK TABLE client_events IN ACCESS EXCLUSIVE MODE");
+  auto lookups = holdLookups(f.db);
   // A rest of 10 ms after a short batch: without the burst rule the rest of the backlog would follow at once.
   TestDaemon d(cfg, f.clock, true, std::chrono::hours(1), 10ms);
-  struct Release {
-    std::unique_ptr<HeldTransaction>& held;
-    ~Release() { held.reset(); }
-  } release{lookups};
-  REQUIRE(pollUntil(20s, [&] { return waiting("WITH q AS"); }));
-  std::future<int> writer, follower;
-  BlockedWriter blocked(f.db);
-  writer = std::async(std::launch::async, [&] { return postSigned(d, f.clock, checkout("block")).status; });
-  REQUIRE(pollUntil(20s, [&] { return waiting("INSERT INTO webhook_deliveries"); }));
-  follower = std::async(std::launch::async, [&] { return postSigned(d, f.clock, checkout("follower")).status; });
-  REQUIRE(pollUntil(20s, [&] { return d->inbox().waiting() == 1; }));
+  ReleaseFirst release{lookups};
+  REQUIRE(pollUntil(20s, [&] { return sessionWaits(f.db, "WITH q AS"); }));
+  AwaitedAcknowledgements awaited(f, d);
   std::this_thread::sleep_for(1s);
 
   lookups.reset();   // the batch took over a second: the thread rests 2 s (burstRest)
@@ -577,7 +577,7 @@ TEST_CASE("during a burst a matching thread rests longer after a slow full batch
   CHECK(d->inbox().waiting() == 1);
   CHECK(pollUntil(20s, [&] { return accepted() == "150"; }));
   CHECK(d->inbox().waiting() == 1);
-  blocked.held.commit();
-  CHECK(writer.get() == 200);
-  CHECK(follower.get() == 200);
+  awaited.blocked.held.commit();
+  CHECK(awaited.writer.get() == 200);
+  CHECK(awaited.follower.get() == 200);
 }

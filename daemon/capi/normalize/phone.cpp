@@ -90,7 +90,8 @@ bool isPlaceholder(const PhoneNumber& n) {
 // part of normalizing a phone number). Not for a national number of 0: libphonenumber formats
 // that as the raw input kept by ParseAndKeepRawInput, separators included.
 FieldOutcome e164Outcome(const PhoneNumber& n, std::string_view written = {}) {
-  if (isPlaceholder(n)) return FieldOutcome::fail("a placeholder, not a phone number: its digits after the country code are all the same");
+  if (isPlaceholder(n))
+    return FieldOutcome::fail("a placeholder, not a phone number: its digits after the country code are all the same");
   std::string digits = e164WithoutPlus(n);
   if (n.national_number() != 0 && written.size() == digits.size() + 1 && written.front() == '+' &&
       written.substr(1) == digits && digits.find_first_not_of("0123456789") == std::string::npos)
