@@ -433,8 +433,13 @@ int64_t IngestStore::purge(TimePoint raw_before, TimePoint rows_before, int batc
       " LIMIT $2)",
       sql::ts(raw_before));
   const std::string cutoff = sql::ts(rows_before);
-  inBatches("DELETE FROM outbound_events WHERE id IN (SELECT id FROM outbound_events"
-            " WHERE created_at < to_timestamp($1::float8) AND status IN ('sent', 'dead', 'dry_run') LIMIT $2)",
+  // An event's attempts go with it (send_attempts has no foreign key to cascade, see 0008). The
+  // statement returns the events' ids, so the batch counts them, not their attempts.
+  inBatches("WITH gone AS (DELETE FROM outbound_events WHERE id IN (SELECT id FROM outbound_events"
+            " WHERE created_at < to_timestamp($1::float8) AND status IN ('sent', 'dead', 'dry_run') LIMIT $2)"
+            " RETURNING id),"
+            " attempts AS (DELETE FROM send_attempts a USING gone WHERE a.outbound_event_id = gone.id)"
+            " SELECT id FROM gone",
             cutoff);
   inBatches("DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries"
             " WHERE received_at < to_timestamp($1::float8) AND status <> 'received' LIMIT $2)",

@@ -410,6 +410,9 @@ TEST_CASE("retention purges in batches and removes everything past the cutoff, h
   unmatched.event_time = now(f.clock) - 5;
   REQUIRE(d.post("/v1/events", browserEventJson(unmatched)).status == 202);
   REQUIRE(f.db.scalar("SELECT count(*) FROM outbound_events") == "5");
+  // Two attempts per event; send_attempts has no foreign key, so the purge must remove them itself.
+  f.db.exec("INSERT INTO send_attempts (outbound_event_id, attempted_at, error_class)"
+            " SELECT id, now(), 'ok' FROM outbound_events, generate_series(1, 2)");
 
   store::PgPool pool(f.db.url(), 1, 0);
   store::IngestStore ingest(pool);
@@ -417,8 +420,10 @@ TEST_CASE("retention purges in batches and removes everything past the cutoff, h
   CHECK(ingest.purge(later, f.clock.now() - std::chrono::hours(1), 2) == 5);   // raw bodies only
   CHECK(f.db.scalar("SELECT count(*) FROM webhook_deliveries WHERE raw_payload IS NOT NULL") == "0");
   CHECK(f.db.scalar("SELECT count(*) FROM webhook_deliveries") == "5");
+  CHECK(f.db.scalar("SELECT count(*) FROM send_attempts") == "10");
   ingest.purge(later, later, 2);
   CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "0");
+  CHECK(f.db.scalar("SELECT count(*) FROM send_attempts") == "0");
   CHECK(f.db.scalar("SELECT count(*) FROM webhook_deliveries") == "0");
   CHECK(f.db.scalar("SELECT count(*) FROM payments") == "0");
   CHECK(f.db.scalar("SELECT count(*) FROM client_events") == "0");
