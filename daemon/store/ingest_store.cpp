@@ -441,6 +441,13 @@ int64_t IngestStore::purge(TimePoint raw_before, TimePoint rows_before, int batc
             " attempts AS (DELETE FROM send_attempts a USING gone WHERE a.outbound_event_id = gone.id)"
             " SELECT id FROM gone",
             cutoff);
+  // Attempts whose event is gone some other way: purged by a version before 0008 running beside
+  // this one, deleted by hand, or recorded by a cycle whose lease had run out after the event
+  // was finished and purged.
+  inBatches("DELETE FROM send_attempts WHERE id IN (SELECT a.id FROM send_attempts a"
+            " WHERE a.attempted_at < to_timestamp($1::float8)"
+            " AND NOT EXISTS (SELECT 1 FROM outbound_events o WHERE o.id = a.outbound_event_id) LIMIT $2)",
+            cutoff);
   inBatches("DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries"
             " WHERE received_at < to_timestamp($1::float8) AND status <> 'received' LIMIT $2)",
             cutoff);

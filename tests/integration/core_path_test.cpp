@@ -413,6 +413,15 @@ TEST_CASE("retention purges in batches and removes everything past the cutoff, h
   // Two attempts per event; send_attempts has no foreign key, so the purge must remove them itself.
   f.db.exec("INSERT INTO send_attempts (outbound_event_id, attempted_at, error_class)"
             " SELECT id, now(), 'ok' FROM outbound_events, generate_series(1, 2)");
+  // Attempts of an event already gone (deleted by hand, say): one from before the first purge's
+  // cutoff, one after it.
+  const auto orphan = [&](TimePoint at) {
+    f.db.exec("INSERT INTO send_attempts (outbound_event_id, attempted_at, error_class)"
+              " VALUES ((SELECT max(id) + 1000 FROM outbound_events), to_timestamp(" +
+              std::to_string(toUnixSeconds(at)) + "), 'ok')");
+  };
+  orphan(f.clock.now() - std::chrono::hours(2));
+  orphan(f.clock.now());
 
   store::PgPool pool(f.db.url(), 1, 0);
   store::IngestStore ingest(pool);
@@ -420,7 +429,7 @@ TEST_CASE("retention purges in batches and removes everything past the cutoff, h
   CHECK(ingest.purge(later, f.clock.now() - std::chrono::hours(1), 2) == 5);   // raw bodies only
   CHECK(f.db.scalar("SELECT count(*) FROM webhook_deliveries WHERE raw_payload IS NOT NULL") == "0");
   CHECK(f.db.scalar("SELECT count(*) FROM webhook_deliveries") == "5");
-  CHECK(f.db.scalar("SELECT count(*) FROM send_attempts") == "10");
+  CHECK(f.db.scalar("SELECT count(*) FROM send_attempts") == "11");   // the older orphan is gone
   ingest.purge(later, later, 2);
   CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "0");
   CHECK(f.db.scalar("SELECT count(*) FROM send_attempts") == "0");
