@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <limits>
 #include <set>
 #include <tuple>
 #include <utility>
@@ -410,7 +411,8 @@ void IngestStore::inTransaction(const std::function<void(MatchTx&)>& fn) {
 }
 
 int64_t IngestStore::purge(TimePoint raw_before, TimePoint rows_before, int batch) {
-  // Each statement touches at most `batch` rows and commits: a first purge after months, or
+  // Each statement touches at most `batch` rows (`batch` outbound events with their attempts)
+  // and commits: a first purge after months, or
   // after downtime, never holds locks or one huge transaction on the live tables. Every step is
   // idempotent, so an interrupted purge simply continues at the next run. A delivery the
   // matching worker has not processed yet keeps its row and body: matching reads the body.
@@ -441,12 +443,19 @@ int64_t IngestStore::purge(TimePoint raw_before, TimePoint rows_before, int batc
             " attempts AS (DELETE FROM send_attempts a USING gone WHERE a.outbound_event_id = gone.id)"
             " SELECT id FROM gone",
             cutoff);
-  // Attempts whose event is gone some other way: purged by a version before 0008 running beside
-  // this one, deleted by hand, or recorded by a cycle whose lease had run out after the event
-  // was finished and purged.
-  inBatches("DELETE FROM send_attempts WHERE id IN (SELECT a.id FROM send_attempts a"
-            " WHERE a.attempted_at < to_timestamp($1::float8)"
-            " AND NOT EXISTS (SELECT 1 FROM outbound_events o WHERE o.id = a.outbound_event_id) LIMIT $2)",
+  // Attempts whose event went some other way: purged by a version before 0008 running beside
+  // this one, or recorded by a cycle whose lease had run out after its event was finished and
+  // purged. Such events are older than every event kept, so their attempts are the ones below the
+  // oldest kept id: a range of send_attempts_event_idx, usually empty, read without a scan of the
+  // table. (Events deleted by hand in the middle of the table leave their attempts: README.)
+  // The bound is passed as a value, not a subquery, so the planner sees how few rows are below it.
+  const int64_t oldest_event = pool_.with([&](pqxx::connection_base& c) {
+    pqxx::read_transaction tx(c);
+    const auto r = tx.exec("SELECT min(id) FROM outbound_events");
+    return r[0][0].is_null() ? std::numeric_limits<int64_t>::max() : r[0][0].as<int64_t>();
+  });
+  inBatches("DELETE FROM send_attempts WHERE id IN (SELECT id FROM send_attempts WHERE outbound_event_id < " +
+                std::to_string(oldest_event) + " AND attempted_at < to_timestamp($1::float8) LIMIT $2)",
             cutoff);
   inBatches("DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries"
             " WHERE received_at < to_timestamp($1::float8) AND status <> 'received' LIMIT $2)",
