@@ -412,10 +412,10 @@ void IngestStore::inTransaction(const std::function<void(MatchTx&)>& fn) {
 
 int64_t IngestStore::purge(TimePoint raw_before, TimePoint rows_before, int batch) {
   // Each statement touches at most `batch` rows (`batch` outbound events with their attempts)
-  // and commits: a first purge after months, or
-  // after downtime, never holds locks or one huge transaction on the live tables. Every step is
-  // idempotent, so an interrupted purge simply continues at the next run. A delivery the
-  // matching worker has not processed yet keeps its row and body: matching reads the body.
+  // and commits: a first purge after months, or after downtime, never holds locks or one huge
+  // transaction on the live tables. Every step is idempotent, so an interrupted purge simply
+  // continues at the next run. A delivery the matching worker has not processed yet keeps its
+  // row and body: matching reads the body.
   auto inBatches = [&](const std::string& sql, const std::string& cutoff) {
     int64_t total = 0;
     for (;;) {
