@@ -396,15 +396,7 @@ TEST_CASE("retention purges in batches and removes everything past the cutoff, h
   auto cfg = testConfig(f.db);
   cfg.matching.wait_seconds = 0;
   TestDaemon d(cfg, f.clock);
-  for (int i = 1; i <= 5; ++i) {
-    StripeCheckout sc;
-    sc.event_id = "evt_p" + std::to_string(i);
-    sc.session_id = "cs_p" + std::to_string(i);
-    sc.payment_intent = "pi_p" + std::to_string(i);
-    sc.client_reference_id = "ORDER-P" + std::to_string(i);
-    sc.created = now(f.clock);
-    REQUIRE(d.postStripe(stripeCheckoutEvent(sc)).status == 200);
-  }
+  for (int i = 1; i <= 5; ++i) REQUIRE(d.postStripe(checkoutFor(f.clock, "p" + std::to_string(i))).status == 200);
   BrowserEvent unmatched;   // no payment refers to it
   unmatched.order_ref = "ORDER-NONE";
   unmatched.event_time = now(f.clock) - 5;
@@ -429,15 +421,7 @@ TEST_CASE("the purge deletes an event's attempts with it, and attempts of events
   auto cfg = testConfig(f.db);
   cfg.matching.wait_seconds = 0;
   TestDaemon d(cfg, f.clock);
-  for (int i = 1; i <= 3; ++i) {
-    StripeCheckout sc;
-    sc.event_id = "evt_a" + std::to_string(i);
-    sc.session_id = "cs_a" + std::to_string(i);
-    sc.payment_intent = "pi_a" + std::to_string(i);
-    sc.client_reference_id = "ORDER-A" + std::to_string(i);
-    sc.created = now(f.clock);
-    REQUIRE(d.postStripe(stripeCheckoutEvent(sc)).status == 200);
-  }
+  for (int i = 1; i <= 3; ++i) REQUIRE(d.postStripe(checkoutFor(f.clock, "a" + std::to_string(i))).status == 200);
   REQUIRE(f.db.scalar("SELECT count(*) FROM outbound_events") == "3");
   const std::string at = "to_timestamp(" + std::to_string(now(f.clock)) + ")";
   // Two attempts per event (send_attempts has no foreign key: nothing cascades).

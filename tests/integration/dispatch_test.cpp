@@ -51,13 +51,7 @@ int64_t queuePurchase(const TestDaemon& d, const Fixture& f, const std::string& 
   be.order_ref = "ORDER-" + key;
   be.event_time = event_time;
   REQUIRE(d.post("/v1/events", browserEventJson(be)).status == 202);
-  StripeCheckout sc;
-  sc.event_id = "evt_" + key;
-  sc.session_id = "cs_" + key;
-  sc.payment_intent = "pi_" + key;
-  sc.client_reference_id = "ORDER-" + key;
-  sc.created = unixNow(f.clock);
-  REQUIRE(d.postStripe(stripeCheckoutEvent(sc)).status == 200);
+  REQUIRE(d.postStripe(checkoutFor(f.clock, key)).status == 200);
   // postStripe matched it, unless a background matching thread took the delivery first.
   std::string id;
   REQUIRE(pollUntil(20s, [&] {
@@ -612,15 +606,8 @@ TEST_CASE("two instances sharing one database send each of 2,000 events exactly 
     for (int t = 0; t < kPosters; ++t) {
       posters.emplace_back([&, t] {
         for (int i = t; i < kEvents; i += kPosters) {
-          StripeCheckout sc;
-          const std::string key = std::to_string(i);
-          sc.event_id = "evt_" + key;
-          sc.session_id = "cs_" + key;
-          sc.payment_intent = "pi_" + key;
-          sc.client_reference_id = "ORDER-" + key;
-          sc.created = unixNow(f.clock);
           try {
-            if (ingest.postStripe(stripeCheckoutEvent(sc)).status != 200) ++failures;
+            if (ingest.postStripe(checkoutFor(f.clock, std::to_string(i))).status != 200) ++failures;
           } catch (const std::exception&) {
             ++failures;
           }

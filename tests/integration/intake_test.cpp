@@ -41,17 +41,6 @@ HttpResult postSigned(TestDaemon& d, const ManualClock& clock, const std::string
                  {"Stripe-Signature", webhooks::stripe::StripeSignatureVerifier::sign(kStripeSecret, now(clock), body)}});
 }
 
-// A paid checkout for order KEY: event evt_KEY, session cs_KEY, PaymentIntent pi_KEY, ORDER-KEY.
-std::string checkoutFor(const ManualClock& clock, const std::string& key) {
-  StripeCheckout sc;
-  sc.event_id = "evt_" + key;
-  sc.session_id = "cs_" + key;
-  sc.payment_intent = "pi_" + key;
-  sc.client_reference_id = "ORDER-" + key;
-  sc.created = now(clock);
-  return stripeCheckoutEvent(sc);
-}
-
 bool hasLine(const std::string& text, const std::string& line) {
   return ("\n" + text).find("\n" + line + "\n") != std::string::npos;
 }
@@ -173,13 +162,7 @@ TEST_CASE("webhooks posted concurrently, each several times, are stored once eac
   constexpr int kClients = 8;
   std::vector<std::string> bodies;
   for (int i = 0; i < kOrders; ++i) {
-    StripeCheckout sc;
-    sc.event_id = "evt_c" + std::to_string(i);
-    sc.session_id = "cs_c" + std::to_string(i);
-    sc.payment_intent = "pi_c" + std::to_string(i);
-    sc.client_reference_id = "ORDER-C" + std::to_string(i);
-    sc.created = now(f.clock);
-    bodies.push_back(stripeCheckoutEvent(sc));
+    bodies.push_back(checkoutFor(f.clock, "c" + std::to_string(i)));
   }
   std::mutex mu;
   std::map<std::string, int> stored, duplicate, other;

@@ -87,6 +87,16 @@ HttpResult TestDaemon::postStripe(const std::string& body, int64_t timestamp, co
   return r;
 }
 
+std::string checkoutFor(const Clock& clock, const std::string& key) {
+  StripeCheckout sc;
+  sc.event_id = "evt_" + key;
+  sc.session_id = "cs_" + key;
+  sc.payment_intent = "pi_" + key;
+  sc.client_reference_id = "ORDER-" + key;
+  sc.created = toUnixSeconds(clock.now());
+  return stripeCheckoutEvent(sc);
+}
+
 std::string stripeCheckoutEvent(const StripeCheckout& c) {
   std::ostringstream s;
   s << R"({"id":")" << c.event_id << R"(","object":"event","api_version":"2024-06-20","created":)" << c.created

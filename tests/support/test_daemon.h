@@ -77,6 +77,9 @@ struct StripeCheckout {
   std::string metadata_json = "{}";
 };
 std::string stripeCheckoutEvent(const StripeCheckout& c);
+// A paid checkout for order KEY, created now: event evt_KEY, session cs_KEY, PaymentIntent pi_KEY,
+// client_reference_id ORDER-KEY.
+std::string checkoutFor(const Clock& clock, const std::string& key);
 std::string stripePaymentIntentSucceeded(const std::string& event_id, const std::string& pi, int64_t amount,
                                          const std::string& currency, int64_t created,
                                          const std::string& metadata_json = "{}");
