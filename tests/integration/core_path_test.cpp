@@ -416,6 +416,26 @@ TEST_CASE("retention purges in batches and removes everything past the cutoff, h
   CHECK(f.db.scalar("SELECT count(*) FROM client_events") == "0");
 }
 
+TEST_CASE("the purge walks events in id order, past those still being sent, and stops at the cutoff") {
+  Fixture f;
+  auto cfg = testConfig(f.db);
+  cfg.matching.wait_seconds = 0;
+  TestDaemon d(cfg, f.clock);
+  for (int i = 1; i <= 3; ++i) REQUIRE(d.postStripe(checkoutFor(f.clock, "w" + std::to_string(i))).status == 200);
+  f.clock.advance(std::chrono::hours(2));
+  for (int i = 4; i <= 5; ++i) REQUIRE(d.postStripe(checkoutFor(f.clock, "w" + std::to_string(i))).status == 200);
+  REQUIRE(f.db.scalar("SELECT count(*) FROM outbound_events WHERE status IN ('sent', 'dry_run')") == "5");
+  // The oldest is still being retried: the first batch of two deletes one event, not two, and the
+  // walk must go on past it to the third.
+  f.db.exec("UPDATE outbound_events SET status = 'retrying' WHERE order_ref = 'ORDER-w1'");
+
+  store::PgPool pool(f.db.url(), 1, 0);
+  store::IngestStore ingest(pool);
+  ingest.purge(f.clock.now() + std::chrono::hours(1), f.clock.now() - std::chrono::hours(1), 2);
+  CHECK(f.db.scalar("SELECT string_agg(order_ref, ',' ORDER BY id) FROM outbound_events") ==
+        "ORDER-w1,ORDER-w4,ORDER-w5");
+}
+
 TEST_CASE("the purge deletes an event's attempts with it, and attempts of events older than every one kept") {
   Fixture f;
   auto cfg = testConfig(f.db);
