@@ -435,30 +435,34 @@ int64_t IngestStore::purge(TimePoint raw_before, TimePoint rows_before, int batc
       " LIMIT $2)",
       sql::ts(raw_before));
   const std::string cutoff = sql::ts(rows_before);
-  // Finished outbound events, walked in id order `batch` rows at a time (created_at has no index,
-  // see 0009: ids and created_at grow together, both set as matching inserts the row). The walk
-  // steps over events still being sent and stops at the first batch holding a row younger than
-  // the cutoff, so it reads the rows older than the cutoff and at most one batch more. Status and
-  // age are checked on the row deleted, so a row `requeue` changed meanwhile is kept. An event's attempts go with it
-  // (send_attempts has no foreign key to cascade, see 0008).
-  for (int64_t after = 0;;) {
-    const auto [scanned, last, all_old] = pool_.with([&](pqxx::connection_base& c) {
-      pqxx::work tx(c);
-      const auto r = tx.exec_params(
-          "WITH scan AS (SELECT id, created_at < to_timestamp($1::float8) AS old FROM outbound_events"
-          "              WHERE id > $2 ORDER BY id LIMIT $3),"
-          " gone AS (DELETE FROM outbound_events o USING scan WHERE o.id = scan.id AND scan.old"
-          "          AND o.created_at < to_timestamp($1::float8) AND o.status IN ('sent', 'dead', 'dry_run')"
-          "          RETURNING o.id),"
-          " attempts AS (DELETE FROM send_attempts a USING gone WHERE a.outbound_event_id = gone.id)"
-          " SELECT count(*), coalesce(max(id), 0), coalesce(bool_and(old), false) FROM scan",
-          cutoff, after, batch);
-      tx.commit();
-      return std::make_tuple(r[0][0].as<int64_t>(), r[0][1].as<int64_t>(), r[0][2].as<bool>());
-    });
-    if (scanned < batch || !all_old) break;
-    after = last;
-  }
+  // Finished rows of a table whose time column has no index (see 0009): walked in id order,
+  // `batch` rows at a time, as ids and that time grow together (both are set as the row is
+  // inserted). The walk steps over rows still in use and stops at the first batch holding a row
+  // younger than the cutoff, so it reads the rows older than the cutoff and at most one batch
+  // more. Age and status are checked on the row deleted, so a row changed meanwhile (an event
+  // `requeue` sent back to the queue) is kept. `also` adds statements over the deleted ids.
+  auto walk = [&](const std::string& table, const std::string& time, const std::string& finished,
+                  const std::string& also) {
+    for (int64_t after = 0;;) {
+      const auto [scanned, last, all_old] = pool_.with([&](pqxx::connection_base& c) {
+        pqxx::work tx(c);
+        const auto r = tx.exec_params(
+            "WITH scan AS (SELECT id, " + time + " < to_timestamp($1::float8) AS old FROM " + table +
+                " WHERE id > $2 ORDER BY id LIMIT $3),"
+                " gone AS (DELETE FROM " + table + " o USING scan WHERE o.id = scan.id AND scan.old"
+                " AND o." + time + " < to_timestamp($1::float8) AND " + finished + " RETURNING o.id)" + also +
+                " SELECT count(*), coalesce(max(id), 0), coalesce(bool_and(old), false) FROM scan",
+            cutoff, after, batch);
+        tx.commit();
+        return std::make_tuple(r[0][0].as<int64_t>(), r[0][1].as<int64_t>(), r[0][2].as<bool>());
+      });
+      if (scanned < batch || !all_old) return;
+      after = last;
+    }
+  };
+  // An event's attempts go with it (send_attempts has no foreign key to cascade, see 0008).
+  walk("outbound_events", "created_at", "o.status IN ('sent', 'dead', 'dry_run')",
+       ", attempts AS (DELETE FROM send_attempts a USING gone WHERE a.outbound_event_id = gone.id)");
   // Attempts whose event went some other way: purged by a version before 0008 running beside
   // this one, or recorded by a cycle whose lease had run out after its event was finished and
   // purged. Such events are older than every event kept, so their attempts are the ones below the
@@ -473,9 +477,7 @@ int64_t IngestStore::purge(TimePoint raw_before, TimePoint rows_before, int batc
   inBatches("DELETE FROM send_attempts WHERE id IN (SELECT id FROM send_attempts WHERE outbound_event_id < " +
                 std::to_string(oldest_event) + " AND attempted_at < to_timestamp($1::float8) LIMIT $2)",
             cutoff);
-  inBatches("DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries"
-            " WHERE received_at < to_timestamp($1::float8) AND status <> 'received' LIMIT $2)",
-            cutoff);
+  walk("webhook_deliveries", "received_at", "o.status <> 'received'", "");
   inBatches("DELETE FROM payments WHERE id IN (SELECT id FROM payments p WHERE created_at < to_timestamp($1::float8)"
             " AND status <> 'waiting' AND NOT EXISTS (SELECT 1 FROM outbound_events o WHERE o.payment_id = p.id)"
             " LIMIT $2)",

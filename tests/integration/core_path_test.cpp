@@ -416,7 +416,7 @@ TEST_CASE("retention purges in batches and removes everything past the cutoff, h
   CHECK(f.db.scalar("SELECT count(*) FROM client_events") == "0");
 }
 
-TEST_CASE("the purge walks events in id order, past those still being sent, and stops at the cutoff") {
+TEST_CASE("the purge walks events and deliveries in id order, past those still in use, and stops at the cutoff") {
   Fixture f;
   auto cfg = testConfig(f.db);
   cfg.matching.wait_seconds = 0;
@@ -425,15 +425,18 @@ TEST_CASE("the purge walks events in id order, past those still being sent, and 
   f.clock.advance(std::chrono::hours(2));
   for (int i = 4; i <= 5; ++i) REQUIRE(d.postStripe(checkoutFor(f.clock, "w" + std::to_string(i))).status == 200);
   REQUIRE(f.db.scalar("SELECT count(*) FROM outbound_events WHERE status IN ('sent', 'dry_run')") == "5");
-  // The oldest is still being retried: the first batch of two deletes one event, not two, and the
-  // walk must go on past it to the third.
+  // The oldest event is still being retried, and the oldest delivery still waits for matching:
+  // the first batch of two deletes one row, not two, and each walk must go on past it to the third.
   f.db.exec("UPDATE outbound_events SET status = 'retrying' WHERE order_ref = 'ORDER-w1'");
+  f.db.exec("UPDATE webhook_deliveries SET status = 'received' WHERE delivery_id = 'evt_w2'");
 
   store::PgPool pool(f.db.url(), 1, 0);
   store::IngestStore ingest(pool);
   ingest.purge(f.clock.now() + std::chrono::hours(1), f.clock.now() - std::chrono::hours(1), 2);
   CHECK(f.db.scalar("SELECT string_agg(order_ref, ',' ORDER BY id) FROM outbound_events") ==
         "ORDER-w1,ORDER-w4,ORDER-w5");
+  CHECK(f.db.scalar("SELECT string_agg(delivery_id, ',' ORDER BY id) FROM webhook_deliveries") ==
+        "evt_w2,evt_w4,evt_w5");
 }
 
 TEST_CASE("the purge deletes an event's attempts with it, and attempts of events older than every one kept") {
