@@ -435,28 +435,29 @@ int64_t IngestStore::purge(TimePoint raw_before, TimePoint rows_before, int batc
       " LIMIT $2)",
       sql::ts(raw_before));
   const std::string cutoff = sql::ts(rows_before);
-  // Finished rows of a table whose time column has no index (see 0009): walked in id order,
-  // `batch` rows at a time, as ids and that time grow together (both are set as the row is
-  // inserted). The walk steps over rows still in use and stops at the first batch holding a row
-  // younger than the cutoff, so it reads the rows older than the cutoff and at most one batch
-  // more. Age and status are checked on the row deleted, so a row changed meanwhile (an event
-  // `requeue` sent back to the queue) is kept. `also` adds statements over the deleted ids.
+  // Finished rows of a table whose time column has no index (see 0009, 0010): walked in id
+  // order, `batch` rows at a time, as ids and that time grow together (both are set as the row is
+  // inserted). The walk steps over rows still in use and stops at the first batch without a row
+  // older than the cutoff, so it reads the rows older than the cutoff and one batch more; a row
+  // whose time is out of order (a clock stepped forward) delays nothing behind it. Age and
+  // status are checked on the row deleted, so a row changed meanwhile (an event `requeue` sent
+  // back to the queue) is kept. `also` adds statements over the deleted ids.
   auto walk = [&](const std::string& table, const std::string& time, const std::string& finished,
                   const std::string& also) {
     for (int64_t after = 0;;) {
-      const auto [scanned, last, all_old] = pool_.with([&](pqxx::connection_base& c) {
+      const auto [scanned, last, any_old] = pool_.with([&](pqxx::connection_base& c) {
         pqxx::work tx(c);
         const auto r = tx.exec_params(
             "WITH scan AS (SELECT id, " + time + " < to_timestamp($1::float8) AS old FROM " + table +
                 " WHERE id > $2 ORDER BY id LIMIT $3),"
                 " gone AS (DELETE FROM " + table + " o USING scan WHERE o.id = scan.id AND scan.old"
                 " AND o." + time + " < to_timestamp($1::float8) AND " + finished + " RETURNING o.id)" + also +
-                " SELECT count(*), coalesce(max(id), 0), coalesce(bool_and(old), false) FROM scan",
+                " SELECT count(*), coalesce(max(id), 0), coalesce(bool_or(old), false) FROM scan",
             cutoff, after, batch);
         tx.commit();
         return std::make_tuple(r[0][0].as<int64_t>(), r[0][1].as<int64_t>(), r[0][2].as<bool>());
       });
-      if (scanned < batch || !all_old) return;
+      if (scanned < batch || !any_old) return;
       after = last;
     }
   };

@@ -425,16 +425,19 @@ TEST_CASE("the purge walks events and deliveries in id order, past those still i
   f.clock.advance(std::chrono::hours(2));
   for (int i = 4; i <= 5; ++i) REQUIRE(d.postStripe(checkoutFor(f.clock, "w" + std::to_string(i))).status == 200);
   REQUIRE(f.db.scalar("SELECT count(*) FROM outbound_events WHERE status IN ('sent', 'dry_run')") == "5");
-  // The oldest event is still being retried, and the oldest delivery still waits for matching:
-  // the first batch of two deletes one row, not two, and each walk must go on past it to the third.
+  // The first event is still being retried and the second carries a time out of order (a clock
+  // stepped forward); the second delivery still waits for matching. The first batch of two
+  // deletes at most one row and holds a row younger than the cutoff: each walk must go on to the
+  // third row, and stop only at the rows younger than the cutoff.
   f.db.exec("UPDATE outbound_events SET status = 'retrying' WHERE order_ref = 'ORDER-w1'");
+  f.db.exec("UPDATE outbound_events SET created_at = created_at + interval '10 days' WHERE order_ref = 'ORDER-w2'");
   f.db.exec("UPDATE webhook_deliveries SET status = 'received' WHERE delivery_id = 'evt_w2'");
 
   store::PgPool pool(f.db.url(), 1, 0);
   store::IngestStore ingest(pool);
   ingest.purge(f.clock.now() + std::chrono::hours(1), f.clock.now() - std::chrono::hours(1), 2);
   CHECK(f.db.scalar("SELECT string_agg(order_ref, ',' ORDER BY id) FROM outbound_events") ==
-        "ORDER-w1,ORDER-w4,ORDER-w5");
+        "ORDER-w1,ORDER-w2,ORDER-w4,ORDER-w5");
   CHECK(f.db.scalar("SELECT string_agg(delivery_id, ',' ORDER BY id) FROM webhook_deliveries") ==
         "evt_w2,evt_w4,evt_w5");
 }

@@ -1,0 +1,12 @@
+-- The B-tree index of webhook_deliveries.received_at served only the hourly retention purge,
+-- yet each webhook acknowledged took an entry, and took another when matching linked the
+-- delivery (a non-HOT update). At 1,000 webhooks/s (bench/run's paced phase, three alternating
+-- pairs) the inbox insert wrote 60,600 WAL records per 10,000 webhooks without it instead of
+-- 70,700, and matching's per-order statement 192,000 instead of 202,000; their times moved less
+-- than the noise. Bodies still to be cleared keep their partial index
+-- webhook_deliveries_raw_idx; the purge walks the rest of the table in id order, as for
+-- outbound_events (0009).
+-- Dropping the index takes an ACCESS EXCLUSIVE lock on webhook_deliveries once the transactions
+-- using it have finished, and holds it until this migration commits (a moment): meanwhile
+-- webhook acknowledgements and matching wait.
+DROP INDEX webhook_deliveries_received_at_idx;
