@@ -412,9 +412,13 @@ void Daemon::maintenance() {
     i.matcher->sweep();
     const TimePoint now = i.clock->now();
     if (now - i.last_purge >= std::chrono::hours(1)) {
-      const auto raw = i.ingest.purge(now - std::chrono::hours(24) * i.config.retention.raw_payload_days,
-                                      now - std::chrono::hours(24) * i.config.retention.days);
-      if (raw > 0) spdlog::info("retention: purged {} raw webhook bodies", raw);
+      const auto n = i.ingest.purge(now - std::chrono::hours(24) * i.config.retention.raw_payload_days,
+                                    now - std::chrono::hours(24) * i.config.retention.days);
+      if (n.raw_bodies + n.outbound_events + n.stray_attempts + n.deliveries + n.payments + n.browser_events > 0)
+        spdlog::info(
+            "retention: cleared {} raw webhook bodies; deleted {} outbound events with their attempts, {} attempts "
+            "of events already gone, {} webhook deliveries, {} payments, {} browser events",
+            n.raw_bodies, n.outbound_events, n.stray_attempts, n.deliveries, n.payments, n.browser_events);
       i.last_purge = now;
     }
   } catch (const std::exception& e) {

@@ -410,7 +410,7 @@ void IngestStore::inTransaction(const std::function<void(MatchTx&)>& fn) {
   }
 }
 
-int64_t IngestStore::purge(TimePoint raw_before, TimePoint rows_before, int batch) {
+IngestStore::PurgeCounts IngestStore::purge(TimePoint raw_before, TimePoint rows_before, int batch) {
   // Each statement touches at most `batch` rows (`batch` outbound events with their attempts)
   // and commits: a first purge after months, or after downtime, never holds locks or one huge
   // transaction on the live tables. Every step is idempotent, so an interrupted purge simply
@@ -429,7 +429,8 @@ int64_t IngestStore::purge(TimePoint raw_before, TimePoint rows_before, int batc
       if (n < batch) return total;
     }
   };
-  const int64_t raw = inBatches(
+  PurgeCounts n;
+  n.raw_bodies = inBatches(
       "UPDATE webhook_deliveries SET raw_payload = NULL WHERE id IN (SELECT id FROM webhook_deliveries"
       " WHERE raw_payload IS NOT NULL AND received_at < to_timestamp($1::float8) AND status <> 'received'"
       " LIMIT $2)",
@@ -444,26 +445,31 @@ int64_t IngestStore::purge(TimePoint raw_before, TimePoint rows_before, int batc
   // back to the queue) is kept. `also` adds statements over the deleted ids.
   auto walk = [&](const std::string& table, const std::string& time, const std::string& finished,
                   const std::string& also) {
+    int64_t deleted = 0;
     for (int64_t after = 0;;) {
-      const auto [scanned, last, any_old] = pool_.with([&](pqxx::connection_base& c) {
+      const auto [scanned, last, any_old, gone] = pool_.with([&](pqxx::connection_base& c) {
         pqxx::work tx(c);
         const auto r = tx.exec_params(
             "WITH scan AS (SELECT id, " + time + " < to_timestamp($1::float8) AS old FROM " + table +
                 " WHERE id > $2 ORDER BY id LIMIT $3),"
                 " gone AS (DELETE FROM " + table + " o USING scan WHERE o.id = scan.id AND scan.old"
                 " AND o." + time + " < to_timestamp($1::float8) AND " + finished + " RETURNING o.id)" + also +
-                " SELECT count(*), coalesce(max(id), 0), coalesce(bool_or(old), false) FROM scan",
+                " SELECT count(*), coalesce(max(id), 0), coalesce(bool_or(old), false), (SELECT count(*) FROM gone)"
+                " FROM scan",
             cutoff, after, batch);
         tx.commit();
-        return std::make_tuple(r[0][0].as<int64_t>(), r[0][1].as<int64_t>(), r[0][2].as<bool>());
+        return std::make_tuple(r[0][0].as<int64_t>(), r[0][1].as<int64_t>(), r[0][2].as<bool>(),
+                               r[0][3].as<int64_t>());
       });
-      if (scanned < batch || !any_old) return;
+      deleted += gone;
+      if (scanned < batch || !any_old) return deleted;
       after = last;
     }
   };
   // An event's attempts go with it (send_attempts has no foreign key to cascade, see 0008).
-  walk("outbound_events", "created_at", "o.status IN ('sent', 'dead', 'dry_run')",
-       ", attempts AS (DELETE FROM send_attempts a USING gone WHERE a.outbound_event_id = gone.id)");
+  n.outbound_events =
+      walk("outbound_events", "created_at", "o.status IN ('sent', 'dead', 'dry_run')",
+           ", attempts AS (DELETE FROM send_attempts a USING gone WHERE a.outbound_event_id = gone.id)");
   // Attempts whose event went some other way: purged by a version before 0008 running beside
   // this one, or recorded by a cycle whose lease had run out after its event was finished and
   // purged. Such events are older than every event kept, so their attempts are the ones below the
@@ -475,19 +481,22 @@ int64_t IngestStore::purge(TimePoint raw_before, TimePoint rows_before, int batc
     const auto r = tx.exec("SELECT min(id) FROM outbound_events");
     return r[0][0].is_null() ? std::numeric_limits<int64_t>::max() : r[0][0].as<int64_t>();
   });
-  inBatches("DELETE FROM send_attempts WHERE id IN (SELECT id FROM send_attempts WHERE outbound_event_id < " +
-                std::to_string(oldest_event) + " AND attempted_at < to_timestamp($1::float8) LIMIT $2)",
-            cutoff);
-  walk("webhook_deliveries", "received_at", "o.status <> 'received'", "");
-  inBatches("DELETE FROM payments WHERE id IN (SELECT id FROM payments p WHERE created_at < to_timestamp($1::float8)"
-            " AND status <> 'waiting' AND NOT EXISTS (SELECT 1 FROM outbound_events o WHERE o.payment_id = p.id)"
-            " LIMIT $2)",
-            cutoff);
-  inBatches("DELETE FROM client_events WHERE id IN (SELECT id FROM client_events c"
-            " WHERE received_at < to_timestamp($1::float8)"
-            " AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.client_event_id = c.id) LIMIT $2)",
-            cutoff);
-  return raw;
+  n.stray_attempts = inBatches(
+      "DELETE FROM send_attempts WHERE id IN (SELECT id FROM send_attempts WHERE outbound_event_id < " +
+          std::to_string(oldest_event) + " AND attempted_at < to_timestamp($1::float8) LIMIT $2)",
+      cutoff);
+  n.deliveries = walk("webhook_deliveries", "received_at", "o.status <> 'received'", "");
+  n.payments = inBatches(
+      "DELETE FROM payments WHERE id IN (SELECT id FROM payments p WHERE created_at < to_timestamp($1::float8)"
+      " AND status <> 'waiting' AND NOT EXISTS (SELECT 1 FROM outbound_events o WHERE o.payment_id = p.id)"
+      " LIMIT $2)",
+      cutoff);
+  n.browser_events = inBatches(
+      "DELETE FROM client_events WHERE id IN (SELECT id FROM client_events c"
+      " WHERE received_at < to_timestamp($1::float8)"
+      " AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.client_event_id = c.id) LIMIT $2)",
+      cutoff);
+  return n;
 }
 
 }  // namespace capi::store

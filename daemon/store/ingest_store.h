@@ -127,9 +127,18 @@ class IngestStore {
   // trigger, SQL the server does not know); the transaction is then rolled back.
   void inTransaction(const std::function<void(MatchTx&)>& fn);
 
-  // Deletes raw webhook bodies older than raw_before and hashed rows older than rows_before.
-  // Returns the number of raw bodies purged. Works through at most `batch` rows per transaction.
-  int64_t purge(TimePoint raw_before, TimePoint rows_before, int batch = 5000);
+  // What one purge removed.
+  struct PurgeCounts {
+    int64_t raw_bodies = 0;        // raw webhook bodies cleared (the rows stay)
+    int64_t outbound_events = 0;   // with their send attempts
+    int64_t stray_attempts = 0;    // attempts whose event was already gone
+    int64_t deliveries = 0;
+    int64_t payments = 0;
+    int64_t browser_events = 0;
+  };
+  // Clears raw webhook bodies older than raw_before and deletes finished rows older than
+  // rows_before. Works through at most `batch` rows per transaction.
+  PurgeCounts purge(TimePoint raw_before, TimePoint rows_before, int batch = 5000);
 
  private:
   PgPool& pool_;

@@ -406,10 +406,17 @@ TEST_CASE("retention purges in batches and removes everything past the cutoff, h
   store::PgPool pool(f.db.url(), 1, 0);
   store::IngestStore ingest(pool);
   const auto later = f.clock.now() + std::chrono::hours(1);
-  CHECK(ingest.purge(later, f.clock.now() - std::chrono::hours(1), 2) == 5);   // raw bodies only
+  const auto bodies = ingest.purge(later, f.clock.now() - std::chrono::hours(1), 2);   // raw bodies only
+  CHECK(bodies.raw_bodies == 5);
+  CHECK(bodies.outbound_events + bodies.deliveries + bodies.payments + bodies.browser_events == 0);
   CHECK(f.db.scalar("SELECT count(*) FROM webhook_deliveries WHERE raw_payload IS NOT NULL") == "0");
   CHECK(f.db.scalar("SELECT count(*) FROM webhook_deliveries") == "5");
-  ingest.purge(later, later, 2);
+  const auto rows = ingest.purge(later, later, 2);
+  CHECK(rows.raw_bodies == 0);
+  CHECK(rows.outbound_events == 5);
+  CHECK(rows.deliveries == 5);
+  CHECK(rows.payments == 5);
+  CHECK(rows.browser_events == 1);
   CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "0");
   CHECK(f.db.scalar("SELECT count(*) FROM webhook_deliveries") == "0");
   CHECK(f.db.scalar("SELECT count(*) FROM payments") == "0");
@@ -464,7 +471,9 @@ TEST_CASE("the purge deletes an event's attempts with it, and attempts of events
   store::PgPool pool(f.db.url(), 1, 0);
   store::IngestStore ingest(pool);
   const auto later = f.clock.now() + std::chrono::hours(1);
-  ingest.purge(later, later, 2);
+  const auto n = ingest.purge(later, later, 2);
+  CHECK(n.outbound_events == 2);
+  CHECK(n.stray_attempts == 1);
   CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "1");
   CHECK(f.db.scalar("SELECT string_agg(DISTINCT outbound_event_id::text, ',') || ' x ' || count(*)"
                     " FROM send_attempts") == kept + " x 2");

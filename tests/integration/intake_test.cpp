@@ -306,10 +306,12 @@ TEST_CASE("the retention purge keeps deliveries the worker has not matched yet, 
   store::PgPool pool(f.db.url(), 1, 0);
   store::IngestStore ingest(pool);
   const TimePoint later = f.clock.now() + std::chrono::hours(24 * 400);
-  CHECK(ingest.purge(later, later) == 0);
+  CHECK(ingest.purge(later, later).raw_bodies == 0);
   CHECK(f.db.scalar("SELECT count(*) FROM webhook_deliveries WHERE raw_payload IS NOT NULL") == "1");
   CHECK(d->matchReceived() == 1);
-  CHECK(ingest.purge(later, later) == 1);
+  const auto purged = ingest.purge(later, later);
+  CHECK(purged.raw_bodies == 1);
+  CHECK(purged.deliveries == 1);
   CHECK(f.db.scalar("SELECT count(*) FROM webhook_deliveries") == "0");
 }
 
