@@ -433,14 +433,15 @@ IngestStore::PurgeCounts IngestStore::purge(TimePoint raw_before, TimePoint rows
   n.raw_bodies = inBatches(
       "UPDATE webhook_deliveries SET raw_payload = NULL WHERE id IN (SELECT id FROM webhook_deliveries"
       " WHERE raw_payload IS NOT NULL AND received_at < to_timestamp($1::float8) AND status <> 'received'"
-      " LIMIT $2)",
+      " LIMIT $2) AND raw_payload IS NOT NULL AND status <> 'received'",   // again on the row updated
       sql::ts(raw_before));
   const std::string cutoff = sql::ts(rows_before);
   // Finished rows of a table whose time column has no index (see 0009, 0010): walked in id
   // order, `batch` rows at a time, as ids and that time grow together (both are set as the row is
   // inserted). The walk steps over rows still in use and stops at the first batch without a row
-  // older than the cutoff, so it reads the rows older than the cutoff and one batch more; a row
-  // whose time is out of order (a clock stepped forward) delays nothing behind it. Age and
+  // older than the cutoff, so it reads the rows older than the cutoff and one batch more; rows
+  // whose time is out of order (a clock stepped forward), fewer than a batch in a row, delay
+  // nothing behind them. Age and
   // status are checked on the row deleted, so a row changed meanwhile (an event `requeue` sent
   // back to the queue) is kept. `also` adds statements over the deleted ids.
   auto walk = [&](const std::string& table, const std::string& time, const std::string& finished,

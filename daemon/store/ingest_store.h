@@ -127,7 +127,8 @@ class IngestStore {
   // trigger, SQL the server does not know); the transaction is then rolled back.
   void inTransaction(const std::function<void(MatchTx&)>& fn);
 
-  // What one purge removed.
+  // What one purge removed. A delivery whose body is cleared and which is then deleted counts in
+  // both raw_bodies and deliveries; attempts deleted with their event are not counted.
   struct PurgeCounts {
     int64_t raw_bodies = 0;        // raw webhook bodies cleared (the rows stay)
     int64_t outbound_events = 0;   // with their send attempts

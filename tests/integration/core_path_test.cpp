@@ -408,7 +408,8 @@ TEST_CASE("retention purges in batches and removes everything past the cutoff, h
   const auto later = f.clock.now() + std::chrono::hours(1);
   const auto bodies = ingest.purge(later, f.clock.now() - std::chrono::hours(1), 2);   // raw bodies only
   CHECK(bodies.raw_bodies == 5);
-  CHECK(bodies.outbound_events + bodies.deliveries + bodies.payments + bodies.browser_events == 0);
+  CHECK(bodies.outbound_events + bodies.stray_attempts + bodies.deliveries + bodies.payments +
+            bodies.browser_events == 0);
   CHECK(f.db.scalar("SELECT count(*) FROM webhook_deliveries WHERE raw_payload IS NOT NULL") == "0");
   CHECK(f.db.scalar("SELECT count(*) FROM webhook_deliveries") == "5");
   const auto rows = ingest.purge(later, later, 2);
@@ -432,21 +433,24 @@ TEST_CASE("the purge walks events and deliveries in id order, past those still i
   f.clock.advance(std::chrono::hours(2));
   for (int i = 4; i <= 5; ++i) REQUIRE(d.postStripe(checkoutFor(f.clock, "w" + std::to_string(i))).status == 200);
   REQUIRE(f.db.scalar("SELECT count(*) FROM outbound_events WHERE status IN ('sent', 'dry_run')") == "5");
-  // The first event is still being retried and the second carries a time out of order (a clock
-  // stepped forward); the second delivery still waits for matching. The first batch of two
-  // deletes at most one row and holds a row younger than the cutoff: each walk must go on to the
-  // third row, and stop only at the rows younger than the cutoff.
+  // In each table one of the first two rows is still in use (an event being retried, a delivery
+  // waiting for matching) and the other carries a time out of order (a clock stepped forward).
+  // The first batch of two deletes nothing and holds a row younger than the cutoff: each walk
+  // must go on to the third row, and stop only at the rows younger than the cutoff.
   f.db.exec("UPDATE outbound_events SET status = 'retrying' WHERE order_ref = 'ORDER-w1'");
   f.db.exec("UPDATE outbound_events SET created_at = created_at + interval '10 days' WHERE order_ref = 'ORDER-w2'");
+  f.db.exec("UPDATE webhook_deliveries SET received_at = received_at + interval '10 days' WHERE delivery_id = 'evt_w1'");
   f.db.exec("UPDATE webhook_deliveries SET status = 'received' WHERE delivery_id = 'evt_w2'");
 
   store::PgPool pool(f.db.url(), 1, 0);
   store::IngestStore ingest(pool);
-  ingest.purge(f.clock.now() + std::chrono::hours(1), f.clock.now() - std::chrono::hours(1), 2);
+  const auto n = ingest.purge(f.clock.now() + std::chrono::hours(1), f.clock.now() - std::chrono::hours(1), 2);
+  CHECK(n.outbound_events == 1);
+  CHECK(n.deliveries == 1);
   CHECK(f.db.scalar("SELECT string_agg(order_ref, ',' ORDER BY id) FROM outbound_events") ==
         "ORDER-w1,ORDER-w2,ORDER-w4,ORDER-w5");
   CHECK(f.db.scalar("SELECT string_agg(delivery_id, ',' ORDER BY id) FROM webhook_deliveries") ==
-        "evt_w2,evt_w4,evt_w5");
+        "evt_w1,evt_w2,evt_w4,evt_w5");
 }
 
 TEST_CASE("the purge deletes an event's attempts with it, and attempts of events older than every one kept") {
