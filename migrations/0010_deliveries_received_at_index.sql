@@ -8,6 +8,5 @@
 -- outbound_events (0009).
 -- Dropping the index takes an ACCESS EXCLUSIVE lock on webhook_deliveries once the transactions
 -- using it have finished, and holds it until this migration commits (a moment): meanwhile
--- webhook acknowledgements, matching and reads of the table (the awaiting-match count of
--- /metrics, `events show`) wait.
+-- webhook acknowledgements and matching wait.
 DROP INDEX webhook_deliveries_received_at_idx;

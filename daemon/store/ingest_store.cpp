@@ -441,9 +441,9 @@ IngestStore::PurgeCounts IngestStore::purge(TimePoint raw_before, TimePoint rows
   // inserted). The walk steps over rows still in use and stops at the first batch without a row
   // older than the cutoff, so it reads the rows older than the cutoff and one batch more; rows
   // whose time is out of order (a clock stepped forward), fewer than a batch in a row, delay
-  // nothing behind them. Age and
-  // status are checked on the row deleted, so a row changed meanwhile (an event `requeue` sent
-  // back to the queue) is kept. `also` adds statements over the deleted ids.
+  // nothing behind them. Age and status are checked on the row deleted, so a row changed
+  // meanwhile (an event `requeue` sent back to the queue) is kept. `also` adds statements over
+  // the deleted ids.
   auto walk = [&](const std::string& table, const std::string& time, const std::string& finished,
                   const std::string& also) {
     int64_t deleted = 0;
