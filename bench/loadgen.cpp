@@ -2,11 +2,15 @@
 // daemon over keep-alive connections and reports throughput and acknowledgement latency.
 //
 //   loadgen --port P --connections N (--seconds S | --count C) [--rate R] [--secret S]
-//           [--prefix ID] [--sent-log FILE]
+//           [--prefix ID] [--sent-log FILE] [--latency-log FILE]
 //
 // --rate paces the whole run at R requests/s (open loop per connection); without it every
-// connection sends as fast as it is answered. --sent-log writes "<payment id> <unix ns>" per
-// acknowledged webhook, for end-to-end latency. Prints one JSON object.
+// connection sends as fast as it is answered. With --rate a request's latency counts from the
+// moment it was due, not from when it was sent: a request held up behind a slow answer on its
+// connection counts the wait too, as pgbench --rate counts its schedule lag. --sent-log writes
+// "<payment id> <unix ns>" per acknowledged webhook, for end-to-end latency; --latency-log
+// "<unix ms when due> <latency ms> <ms from due to sending>" per acknowledged webhook (without
+// --rate a request is due when it is sent). Prints one JSON object.
 #include "webhooks/stripe/stripe_signature.h"
 
 #include <Poco/Net/HTTPClientSession.h>
@@ -36,6 +40,7 @@ struct Options {
   std::string secret = "whsec_bench_secret";
   std::string prefix = "bench";
   std::string sent_log;
+  std::string latency_log;
 };
 
 std::string body(const std::string& id, int64_t now) {
@@ -62,6 +67,7 @@ int main(int argc, char** argv) {
     else if (k == "--secret") o.secret = v;
     else if (k == "--prefix") o.prefix = v;
     else if (k == "--sent-log") o.sent_log = v;
+    else if (k == "--latency-log") o.latency_log = v;
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;
@@ -76,6 +82,13 @@ int main(int argc, char** argv) {
   std::atomic<long> next{0}, ok{0}, failed{0};
   std::mutex mu;
   std::vector<double> latencies_ms;
+  struct Timed {
+    double due_unix_ms, latency_ms, lag_ms;
+    bool operator<(const Timed& o) const { return due_unix_ms < o.due_unix_ms; }
+  };
+  std::vector<Timed> timeline;
+  const double start_unix_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch()).count();
   std::vector<std::pair<std::string, int64_t>> sent;
 
   auto worker = [&](int index) {
@@ -83,15 +96,17 @@ int main(int argc, char** argv) {
     session.setKeepAlive(true);
     session.setTimeout(Poco::Timespan(30, 0));
     std::vector<double> mine;
+    std::vector<Timed> mine_timeline;
     std::vector<std::pair<std::string, int64_t>> mine_sent;
     const double per_conn_rate = o.rate > 0 ? o.rate / o.connections : 0;
     long k = 0;
     for (;;) {
       const long n = next.fetch_add(1);
       if (o.count > 0 && n >= o.count) break;
+      Clock::time_point due{};
       if (per_conn_rate > 0) {
-        const auto due = start + std::chrono::duration_cast<Clock::duration>(
-                                     std::chrono::duration<double>((static_cast<double>(k) + index / double(o.connections)) / per_conn_rate));
+        due = start + std::chrono::duration_cast<Clock::duration>(
+                          std::chrono::duration<double>((static_cast<double>(k) + index / double(o.connections)) / per_conn_rate));
         std::this_thread::sleep_until(due);
         ++k;
       }
@@ -100,7 +115,8 @@ int main(int argc, char** argv) {
       const int64_t unix_now = std::chrono::duration_cast<std::chrono::seconds>(
                                    std::chrono::system_clock::now().time_since_epoch()).count();
       const std::string b = body(id, unix_now);
-      const auto t0 = Clock::now();
+      const auto sent_at = Clock::now();
+      const auto t0 = per_conn_rate > 0 ? due : sent_at;
       try {
         Poco::Net::HTTPRequest req(Poco::Net::HTTPRequest::HTTP_POST, "/webhooks/stripe", Poco::Net::HTTPMessage::HTTP_1_1);
         req.setContentType("application/json");
@@ -114,6 +130,9 @@ int main(int argc, char** argv) {
         if (res.getStatus() == 200) {
           ++ok;
           mine.push_back(ms);
+          if (!o.latency_log.empty())
+            mine_timeline.push_back({start_unix_ms + std::chrono::duration<double, std::milli>(t0 - start).count(), ms,
+                                     std::chrono::duration<double, std::milli>(sent_at - t0).count()});
           if (!o.sent_log.empty())
             mine_sent.emplace_back("pi_" + id, std::chrono::duration_cast<std::chrono::nanoseconds>(
                                                    std::chrono::system_clock::now().time_since_epoch()).count());
@@ -128,6 +147,7 @@ int main(int argc, char** argv) {
     std::lock_guard lock(mu);
     latencies_ms.insert(latencies_ms.end(), mine.begin(), mine.end());
     sent.insert(sent.end(), mine_sent.begin(), mine_sent.end());
+    timeline.insert(timeline.end(), mine_timeline.begin(), mine_timeline.end());
   };
 
   std::vector<std::thread> threads;
@@ -142,6 +162,13 @@ int main(int argc, char** argv) {
   if (!o.sent_log.empty()) {
     std::ofstream f(o.sent_log);
     for (const auto& [id, ns] : sent) f << id << ' ' << ns << '\n';
+  }
+  if (!o.latency_log.empty()) {
+    std::sort(timeline.begin(), timeline.end());
+    std::ofstream f(o.latency_log);
+    f.setf(std::ios::fixed);
+    f.precision(3);
+    for (const auto& t : timeline) f << t.due_unix_ms << ' ' << t.latency_ms << ' ' << t.lag_ms << '\n';
   }
   std::printf("{\"connections\":%d,\"ok\":%ld,\"failed\":%ld,\"seconds\":%.2f,\"per_second\":%.1f,\"p50_ms\":%.2f,\"p99_ms\":%.2f}\n",
               o.connections, ok.load(), failed.load(), elapsed, static_cast<double>(ok.load()) / elapsed, q(0.5), q(0.99));
