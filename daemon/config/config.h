@@ -72,7 +72,7 @@ struct DispatchConfig {
   int poll_interval_ms = 1000;         // fallback polling when no wake-up arrives
   int backoff_base_seconds = 10;
   int backoff_cap_seconds = 6 * 3600;
-  int max_attempts = 20;
+  int max_attempts = 0;                // 0: retry until event_time + 7 days
   int pause_probe_seconds = 300;       // how often a paused pixel is retried
 };
 

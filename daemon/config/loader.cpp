@@ -921,7 +921,7 @@ class Loader {
     integer("dispatch.poll_interval_ms", c.dispatch.poll_interval_ms, 1, 3600 * 1000);
     bool base_ok = integer("dispatch.backoff_base_seconds", c.dispatch.backoff_base_seconds, 1, kDay);
     bool cap_ok = integer("dispatch.backoff_cap_seconds", c.dispatch.backoff_cap_seconds, 1, kWeek);
-    integer("dispatch.max_attempts", c.dispatch.max_attempts, 1, 1000);
+    integer("dispatch.max_attempts", c.dispatch.max_attempts, 0, 1000);
     integer("dispatch.pause_probe_seconds", c.dispatch.pause_probe_seconds, 1, kDay);
     if (base_ok && cap_ok && c.dispatch.backoff_base_seconds > c.dispatch.backoff_cap_seconds) {
       problem("dispatch.backoff_base_seconds (" + std::to_string(c.dispatch.backoff_base_seconds) +

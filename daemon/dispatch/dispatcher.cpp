@@ -12,6 +12,10 @@
 #include <set>
 
 namespace capi::dispatch {
+namespace {
+// The last retry is due this long before Meta's 7 days (less the expiry margin) run out.
+constexpr std::chrono::seconds kLastRetryLead = std::chrono::minutes(1);
+}  // namespace
 
 void Wakeup::shutdown() {
   {
@@ -168,16 +172,23 @@ int Dispatcher::runOnce() {
   for (auto& [pixel, events] : groups) {
     auto tok = s.tokens.find(pixel);
     if (tok == s.tokens.end() || tok->second.empty()) {
-      // The pixel lost its token (or is no longer configured): nothing may leave the machine.
+      // The pixel lost its token here (removed by a reload while a new one is awaited, or this
+      // instance's configuration lags another's): nothing may leave the machine, and nothing is
+      // lost either. The events wait, spending no attempt, and are looked at again after
+      // pause_probe_seconds (or go dead as expired after Meta's 7 days).
+      const std::string why = "no access token for this pixel on this instance: not sent, waiting";
       for (const auto* e : events) {
         store::EventOutcome o;
         o.id = e->id;
-        o.status = "dry_run";
+        o.status = e->attempts > 0 ? "retrying" : "pending";
         o.count_attempt = false;
-        o.next_attempt_at = now;
-        o.last_error = "no access token configured for this pixel: not sent (dry-run)";
+        o.next_attempt_at = now + s.pause_probe;
+        o.last_error = why;
         cycle.outcomes.push_back(o);
       }
+      spdlog::warn("pixel {}: {} event(s) wait: this instance has no access token for the pixel; looked at again "
+                   "in {} s",
+                   pixel, events.size(), s.pause_probe.count());
       continue;
     }
     if (cycle.paused.count(pixel)) {
@@ -280,13 +291,17 @@ void Dispatcher::sendGroup(Cycle& cycle, const std::string& pixel, std::vector<c
           std::lock_guard lock(rng_mu_);
           unit = std::uniform_real_distribution<double>(0, 1)(rng_);
         }
-        const TimePoint next = now + s.backoff.delay(attempts, unit);
+        // A retry drawn past Meta's 7 days is brought forward to the last minute before them
+        // (the margin kept): the last chance is taken, not thrown away.
+        const TimePoint last_chance = e->event_time + kMetaMaxEventAge - kExpiryMargin - kLastRetryLead;
+        const TimePoint next = std::min(now + s.backoff.delay(attempts, unit), last_chance);
         store::EventOutcome o{e->id, "retrying", true, next, description, http, trace, !s.test_event_code.empty()};
-        if (next >= e->event_time + kMetaMaxEventAge - kExpiryMargin) {
+        if (next <= now) {
           o.status = "dead";
-          o.last_error = "expired: the next retry would fall after event_time + 7 days; last error: " + description;
+          o.last_error = "expired: no time is left for another retry before event_time + 7 days; last error: " +
+                         description;
           metrics_.increment("capi_events_dead_total", {{"pixel", pixel}, {"reason", "expired"}});
-        } else if (attempts >= s.backoff.max_attempts) {
+        } else if (s.backoff.max_attempts > 0 && attempts >= s.backoff.max_attempts) {
           o.status = "dead";
           o.last_error = "gave up after " + std::to_string(attempts) + " attempts; last error: " + description;
           metrics_.increment("capi_events_dead_total", {{"pixel", pixel}, {"reason", "max_attempts"}});

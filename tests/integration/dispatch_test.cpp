@@ -369,7 +369,8 @@ TEST_CASE("a Graph request that times out is recorded as a network failure and r
   CHECK(graph.requestCount() == 2);
 }
 
-TEST_CASE("an event whose next retry would fall after event_time + 7 days goes dead as expired", "[dispatch]") {
+TEST_CASE("a retry drawn past event_time + 7 days is brought forward to the last minute, then the event is dead",
+          "[dispatch]") {
   Fixture f;
   FakeGraphServer graph;
   auto cfg = testConfig(f.db);
@@ -377,22 +378,61 @@ TEST_CASE("an event whose next retry would fall after event_time + 7 days goes d
   cfg.matching.max_past_skew_seconds = 30 * kDay;
   cfg.dispatch.backoff_base_seconds = 7200;   // the first retry waits 1 to 2 hours
   TestDaemon d(cfg, f.clock);
-  // 50 minutes of Meta's 7 days left.
+  // 50 minutes of Meta's 7 days left; less the 10 minute margin, the last retry is due in 39.
   const int64_t id = queuePurchase(d, f, "1", unixNow(f.clock) - 7 * kDay + 50 * 60);
   REQUIRE(column(f, id, "status") == "pending");
   graph.pushResponse(503, "<html><body>Service Unavailable</body></html>");
 
+  CHECK(d->dispatcher().runOnce() == 1);
+  CHECK(column(f, id, "status") == "retrying");
+  CHECK(secondsUntilDue(f, id) == 39 * 60);
+
+  // The last chance fails too: no time is left for another.
+  f.clock.advance(39min);
+  graph.pushResponse(503, "<html><body>Service Unavailable</body></html>");
   CHECK(d->dispatcher().runOnce() == 1);
   CHECK(column(f, id, "status") == "dead");
   const std::string last_error = column(f, id, "last_error");
   INFO(last_error);
   CHECK(last_error.rfind("expired", 0) == 0);
   CHECK(contains(last_error, "HTTP 503"));
+  CHECK(column(f, id, "attempts") == "2");
   CHECK(d->metrics().value("capi_events_dead_total", {{"pixel", "111"}, {"reason", "expired"}}) == 1);
 
   f.clock.advance(3h);
   CHECK(d->dispatcher().runOnce() == 0);
-  CHECK(graph.requestCount() == 1);
+  CHECK(graph.requestCount() == 2);
+}
+
+TEST_CASE("by default an outage of days spends no attempt limit: the event is sent when Meta answers again",
+          "[dispatch]") {
+  Fixture f;
+  FakeGraphServer graph;
+  auto cfg = testConfig(f.db);
+  useGraph(cfg, graph);
+  REQUIRE(cfg.dispatch.max_attempts == 0);
+  cfg.dispatch.backoff_cap_seconds = 3600;   // due again at every hourly look below
+  TestDaemon d(cfg, f.clock);
+  const int64_t id = queuePurchase(d, f, "1", unixNow(f.clock));
+
+  // Three days of 503s, looked at every hour: 72 attempts, where the old default gave up at 20.
+  graph.setUnavailable(true);
+  int attempts = 0;
+  for (int hour = 0; hour < 72; ++hour) {
+    f.clock.advance(1h);
+    attempts += d->dispatcher().runOnce();
+  }
+  CHECK(attempts == 72);
+  CHECK(column(f, id, "status") == "retrying");
+  CHECK(column(f, id, "attempts") == "72");
+  const int64_t wait = secondsUntilDue(f, id);
+  CHECK(wait > 0);
+  CHECK(wait <= 3600);
+
+  graph.setUnavailable(false);
+  f.clock.advance(std::chrono::seconds(wait));
+  CHECK(d->dispatcher().runOnce() == 1);
+  CHECK(column(f, id, "status") == "sent");
 }
 
 TEST_CASE("a retrying event found past its 7 days is marked dead without another request", "[dispatch]") {
@@ -508,11 +548,13 @@ TEST_CASE("a test event code in the environment of a production instance is a co
   std::filesystem::remove(path);
 }
 
-TEST_CASE("a pixel without an access token never reaches the Graph server", "[dispatch]") {
+TEST_CASE("a pixel without an access token never reaches the Graph server, and its queued events wait for one",
+          "[dispatch]") {
   Fixture f;
   FakeGraphServer graph;
   auto cfg = testConfig(f.db);
   useGraph(cfg, graph);
+  cfg.dispatch.pause_probe_seconds = 300;
   TestDaemon d(cfg, f.clock);
   const int64_t queued = queuePurchase(d, f, "1", unixNow(f.clock));
   REQUIRE(column(f, queued, "status") == "pending");
@@ -524,11 +566,31 @@ TEST_CASE("a pixel without an access token never reaches the Graph server", "[di
   const int64_t later = queuePurchase(d, f, "2", unixNow(f.clock));
 
   drain(d);
-  CHECK(column(f, queued, "status") == "dry_run");
+  // Made while the pixel had no token: dry-run. Queued before: it waits, spending no attempt.
   CHECK(column(f, later, "status") == "dry_run");
+  CHECK(column(f, queued, "status") == "pending");
+  CHECK(column(f, queued, "attempts") == "0");
+  CHECK(contains(column(f, queued, "last_error"), "no access token"));
+  CHECK(secondsUntilDue(f, queued) == 300);
+  CHECK(f.db.scalar("SELECT count(*) FROM retry_queue WHERE id = " + std::to_string(queued)) == "1");
   CHECK(column(f, queued, "payload->>'event_id'") == "evt-1");
   CHECK(graph.requestCount() == 0);
   CHECK(graph.connectionCount() == 0);
+
+  // Still no token when it is looked at again: it waits again.
+  f.clock.advance(5min);
+  drain(d);
+  CHECK(column(f, queued, "status") == "pending");
+  CHECK(graph.requestCount() == 0);
+
+  // The new token arrives: the event goes out with its own event_id.
+  d->reload(cfg);
+  f.clock.advance(5min);
+  drain(d);
+  CHECK(column(f, queued, "status") == "sent");
+  CHECK(column(f, later, "status") == "dry_run");
+  REQUIRE(graph.requestCount() == 1);
+  CHECK(eventIdsIn(graph.requests().at(0).body) == std::vector<std::string>{"evt-1"});
 }
 
 TEST_CASE("`retries retry ID` requeues a dead event and it is then sent", "[dispatch]") {

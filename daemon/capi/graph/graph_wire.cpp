@@ -121,8 +121,8 @@ GraphResponse parseResponse(int http_status, std::string_view body, const std::s
 
   // Not a Graph answer: an HTML error page from a load balancer, a proxy, an unexpected 2xx.
   r.kind = GraphResponse::Kind::GraphFailure;
-  const std::string excerpt = oneLine(redact(std::string(body.substr(0, kMaxForeignBodyBytes)), secret),
-                                      kMaxForeignBodyBytes);
+  // Masked before it is cut: a token across the cut would otherwise leave its first part.
+  const std::string excerpt = oneLine(redact(std::string(body), secret), kMaxForeignBodyBytes);
   r.error.message = "HTTP " + std::to_string(http_status) + ": " + (excerpt.empty() ? "(empty body)" : excerpt);
   return r;
 }

@@ -85,7 +85,7 @@ TEST_CASE("A file with only database.url yields the documented defaults", "[conf
   CHECK(c.matching.unmatched == UnmatchedPolicy::Send);
   CHECK(c.matching.workers == 2);
   CHECK(c.phone_default_region.empty());
-  CHECK(c.dispatch.max_attempts == 20);
+  CHECK(c.dispatch.max_attempts == 0);
   CHECK(c.retention.raw_payload_days == 7);
   CHECK(c.retention.days == 90);
   CHECK(c.alerts.error_ratio == Approx(0.02));

@@ -83,6 +83,16 @@ TEST_CASE("the access token is masked in every text Meta sends back", "[graph][w
   CHECK(foreign.error.message == "HTTP 403: denied for [redacted]");
 }
 
+TEST_CASE("a token across the cut of a foreign body's excerpt leaves no part of itself", "[graph][wire]") {
+  const std::string token = "EAAGsecretTOKEN123";
+  // The excerpt keeps 200 bytes; the token (18) starts 15 bytes before the cut.
+  const std::string body = std::string(185, 'x') + token + " trailing text";
+  const auto r = wire::parseResponse(502, body, token);
+  INFO(r.error.message);
+  CHECK(r.error.message.find("EAAG") == std::string::npos);
+  CHECK(r.error.message.find("[redacted]") != std::string::npos);
+}
+
 TEST_CASE("a secret too short to be a token is not masked", "[graph][wire]") {
   CHECK(wire::redact("Invalid OAuth access token", "t") == "Invalid OAuth access token");
   CHECK(wire::redact("a 12345678 b 12345678", "12345678") == "a [redacted] b [redacted]");
