@@ -163,7 +163,7 @@ std::vector<AuditLine> evaluateAudit(const store::AuditFigures& f, const AuditTh
     l5.warn = true;
     for (const auto& c : causes) l5.cause += (l5.cause.empty() ? "" : "; ") + c;
     l5.fix = "see `capi-reconciler retries list --status dead` and `retries show ID`: token errors need a new "
-             "meta.access_token and a reload (SIGHUP); network errors need outbound HTTPS to graph.facebook.com";
+             "meta.access_token and a reload (SIGHUP), or a restart when it is a systemd credential; network errors need outbound HTTPS to graph.facebook.com";
   }
   lines.push_back(l5);
   return lines;

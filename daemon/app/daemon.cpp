@@ -96,6 +96,9 @@ void announce(const config::Config& c) {
                    "nothing is sent to Meta", p.pixel_id, p.name);
   }
   if (c.pixels.empty()) spdlog::warn("no pixel configured (meta.pixel_id): payments are recorded, nothing is queued");
+  if (c.stripe.webhook_secrets.empty())
+    spdlog::warn("no Stripe webhook secret (stripe.webhook_secret): POST /webhooks/stripe is not served (404); "
+                 "an empty CAPI_RECONCILER_STRIPE_WEBHOOK_SECRET overrides the file and credentials too");
   if (!c.meta.test_event_code.empty())
     spdlog::warn("TEST EVENT CODE ACTIVE (environment = {}): every event is filed under Test Events in Events "
                  "Manager and never reaches attribution. Never use this in production.", c.environment);
@@ -537,7 +540,13 @@ class ServeApplication final : public Poco::Util::ServerApplication {
       if (sig == SIGHUP) {
         systemd::notifyReloading();
         try {
-          daemon->reload(config::load({path_, false, true, config::processEnvironment()}));
+          const auto environment = config::processEnvironment();
+          daemon->reload(config::load({path_, false, true, environment}));
+          // systemd copies credentials once, when the service starts: a reload reads the same ones.
+          if (auto dir = environment.find("CREDENTIALS_DIRECTORY"); dir != environment.end() && !dir->second.empty())
+            spdlog::info("reload: secrets from systemd credentials ({}) are the ones copied at start; a secret "
+                         "changed in a credential file takes effect at the next restart",
+                         dir->second);
         } catch (const config::ConfigError& e) {
           spdlog::error("reload refused, keeping the running configuration: {}", e.what());
         }

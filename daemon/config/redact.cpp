@@ -10,9 +10,27 @@ namespace capi::config {
 
 namespace {
 
-bool isSecretParameter(std::string_view name) {
-  std::string n = text::lower(name);
-  return n == "password" || n == "sslpassword";
+// libpq's connection parameters whose values may be shown. Every other value is hidden: the
+// passwords, and also whatever a misspelt keyword ("pasword=...") holds.
+bool isShownParameter(std::string_view name) {
+  static constexpr std::string_view kShown[] = {
+      "application_name", "channel_binding", "client_encoding", "connect_timeout", "dbname",
+      "fallback_application_name", "gssencmode", "gsslib", "host", "hostaddr", "keepalives",
+      "keepalives_count", "keepalives_idle", "keepalives_interval", "krbsrvname", "load_balance_hosts",
+      "options", "passfile", "port", "replication", "requirepeer", "requiressl", "service",
+      "ssl_max_protocol_version", "ssl_min_protocol_version", "sslcert", "sslcompression", "sslcrl",
+      "sslcrldir", "sslkey", "sslmode", "sslrootcert", "sslsni", "target_session_attrs",
+      "tcp_user_timeout", "user"};
+  return std::find(std::begin(kShown), std::end(kShown), name) != std::end(kShown);
+}
+bool isSecretParameter(std::string_view name) { return !isShownParameter(name); }
+
+// A libpq keyword: letters and underscores. Anything else (a quoted URL, "postgresql://..." read
+// as a key) is not keyword=value text at all.
+bool isKeyword(std::string_view key) {
+  return !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
+    return std::isalpha(static_cast<unsigned char>(c)) || c == '_';
+  });
 }
 
 // "a=1&password=x" -> "a=1&password=<redacted>"
@@ -73,7 +91,7 @@ std::optional<std::string> redactKeywordValue(const std::string& conninfo) {
     while (i < n && conninfo[i] != '=' && !std::isspace(static_cast<unsigned char>(conninfo[i]))) ++i;
     std::string key = conninfo.substr(key_start, i - key_start);
     skipSpace();
-    if (key.empty() || i == n || conninfo[i] != '=') return std::nullopt;
+    if (!isKeyword(key) || i == n || conninfo[i] != '=') return std::nullopt;
     ++i;
     skipSpace();
     size_t value_start = i;

@@ -63,6 +63,8 @@ std::string renderRedacted(const Config& c) {
   } else {
     w.comment("dry-run: no, every pixel has an access token");
   }
+  if (c.stripe.webhook_secrets.empty())
+    w.comment("stripe: no webhook secret, so POST /webhooks/stripe is not served (404)");
   w.comment(c.meta.test_event_code.empty()
                 ? "test event code: not set"
                 : "test event code: set by CAPI_RECONCILER_META_TEST_EVENT_CODE; Meta files these events under Test Events");

@@ -324,8 +324,9 @@ void Dispatcher::sendGroup(Cycle& cycle, const std::string& pixel, std::vector<c
       }
       cycle.paused.insert(pixel);
       metrics_.set("capi_pixel_paused", {{"pixel", pixel}}, 1);
-      spdlog::error("pixel {} paused, {}: {}. Fix meta.access_token (or the pixel's) and reload (SIGHUP); "
-                    "queued events are kept and sent once a probe succeeds.",
+      spdlog::error("pixel {} paused, {}: {}. Fix meta.access_token (or the pixel's) and reload (SIGHUP), or restart "
+                    "if the token comes from a systemd credential; queued events are kept and sent once a probe "
+                    "succeeds.",
                     pixel, what, description);
       for (const auto* e : events) {
         store::EventOutcome o{e->id, "", false, now, "", http, trace, false};

@@ -22,6 +22,18 @@ TEST_CASE("check-config prints 'configuration OK' and the redacted configuration
   CHECK(out.str().find("EAAtoken-xyz") == std::string::npos);
 }
 
+TEST_CASE("check-config says when no Stripe secret is set, as an empty variable does", "[config][check-config]") {
+  TempDir dir;
+  std::string path = dir.write("ok.conf", "[database]\nurl = postgresql://db/capi\n[stripe]\nwebhook_secret = whsec_abc\n");
+  const std::string note = "# stripe: no webhook secret, so POST /webhooks/stripe is not served (404)";
+  std::ostringstream out, err;
+  CHECK(runCheckConfig(path, {}, out, err) == 0);
+  CHECK(out.str().find(note) == std::string::npos);
+  std::ostringstream out2, err2;
+  CHECK(runCheckConfig(path, {{"CAPI_RECONCILER_STRIPE_WEBHOOK_SECRET", ""}}, out2, err2) == 0);
+  CHECK(out2.str().find(note) != std::string::npos);
+}
+
 TEST_CASE("check-config lists every problem on stderr and exits 78", "[config][check-config]") {
   TempDir dir;
   std::string path = dir.write("bad.conf", "[database]\nurl = postgresql://db/capi\n[server]\nthreads = -1\n[meta]\naccess_token = EAAbad token\n");

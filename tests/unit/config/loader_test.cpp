@@ -412,6 +412,10 @@ TEST_CASE("database.url is required unless the caller needs no database", "[conf
   options.require_database = false;
   CHECK(capi::config::load(options).phone_default_region == "US");
   CHECK(anyContains(f.problems("[database]\nurl = not a connection string\n"), "not a libpq connection string"));
+  // A quoted URL is refused, and the refusal does not repeat its password.
+  const auto quoted = f.problems("[database]\nurl = \"postgresql://capi:S3cret@db/capi?sslmode=verify-full\"\n");
+  CHECK(anyContains(quoted, "not a libpq connection string"));
+  CHECK_FALSE(anyContains(quoted, "S3cret"));
 }
 
 TEST_CASE("A missing file is a problem unless the caller allows it", "[config]") {
@@ -487,8 +491,15 @@ TEST_CASE("An unknown section is named with a suggestion", "[config]") {
 TEST_CASE("A bad integer names the key, the value and the allowed range", "[config]") {
   Fixture f;
   auto problems = f.problems(kDatabase + "[matching]\nwait_seconds = 600 ; ten minutes\n");
-  CHECK(oneContainsAll(problems, {"matching.wait_seconds = \"600 ; ten minutes\"", "not a whole number", "allowed 0..604800",
+  CHECK(oneContainsAll(problems, {"matching.wait_seconds = \"600 ; ten minutes\"", "not a whole number", "allowed 0..172800",
                                   "comments must be on a line of their own"}));
+}
+
+TEST_CASE("matching.wait_seconds stops at two days, past which an unmatched Purchase risks Meta's 7 days", "[config]") {
+  Fixture f;
+  CHECK(f.load(kDatabase + "[matching]\nwait_seconds = 172800\n").matching.wait_seconds == 172800);
+  CHECK(oneContainsAll(f.problems(kDatabase + "[matching]\nwait_seconds = 604800\n"),
+                       {"matching.wait_seconds", "out of range", "allowed 0..172800"}));
 }
 
 TEST_CASE("A bad boolean names the key and the accepted spellings", "[config]") {

@@ -31,7 +31,17 @@ TEST_CASE("The password in a keyword=value connection string is redacted, quoted
   CHECK(redactDatabaseUrl("host=db PASSWORD='a b' dbname=capi") == "host=db PASSWORD=<redacted> dbname=capi");
 }
 
+TEST_CASE("Values of parameters that are not known libpq settings are hidden too", "[config][redact]") {
+  // A misspelt keyword may well hold the password.
+  CHECK(redactDatabaseUrl("host=db pasword=s3cret dbname=capi") == "host=db pasword=<redacted> dbname=capi");
+  CHECK(redactDatabaseUrl("postgresql://db/capi?sslmode=require&pasword=s3cret") ==
+        "postgresql://db/capi?sslmode=require&pasword=<redacted>");
+}
+
 TEST_CASE("A connection string that cannot be taken apart is hidden entirely", "[config][redact]") {
+  // Quoted (an INI value or an env file that keeps its quotes): not a URI, and not keyword=value.
+  CHECK(redactDatabaseUrl("\"postgresql://capi:S3cret@db/capi?sslmode=verify-full\"") == "<redacted>");
+  CHECK(redactDatabaseUrl("'postgresql://capi:S3cret@db/capi?sslmode=verify-full'") == "<redacted>");
   CHECK(redactDatabaseUrl("host=db password='unterminated") == "<redacted>");
   CHECK(redactDatabaseUrl("just-a-secret") == "<redacted>");
   CHECK(redactDatabaseUrl("").empty());
