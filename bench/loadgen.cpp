@@ -45,7 +45,7 @@ struct Options {
 
 std::string body(const std::string& id, int64_t now) {
   return R"({"id":"evt_)" + id + R"(","object":"event","created":)" + std::to_string(now) +
-         R"(,"livemode":false,"type":"checkout.session.completed","data":{"object":{"id":"cs_)" + id +
+         R"(,"livemode":true,"type":"checkout.session.completed","data":{"object":{"id":"cs_)" + id +
          R"(","object":"checkout.session","amount_total":4999,"currency":"eur","client_reference_id":"ord_)" + id +
          R"(","created":)" + std::to_string(now) +
          R"(,"customer_details":{"email":"Customer.)" + id +

@@ -80,7 +80,7 @@ EventsEndpointOptions eventsOptions(const config::Config& c) {
 }
 
 StripeEndpointOptions stripeOptions(const config::Config& c) {
-  return {c.stripe.webhook_secrets, c.stripe.tolerance_seconds, c.stripe.paid_event_types};
+  return {c.stripe.webhook_secrets, c.stripe.tolerance_seconds, c.stripe.paid_event_types, !c.production()};
 }
 
 std::string defaultInstanceId() {

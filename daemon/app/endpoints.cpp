@@ -160,7 +160,13 @@ class StripeEndpoint final : public http::Endpoint {
       spdlog::warn("stripe webhook malformed: {}", parsed.error);
       return jsonError(Outcome::BadRequest, "malformed event: " + parsed.error);
     }
-    const auto& f = parsed.facts;
+    auto& f = parsed.facts;
+    if (f.paid && !f.livemode && !options->accept_test_mode) {
+      // A payment made with Stripe's test keys (the test endpoint's secret listed beside the live
+      // one, or `stripe listen` forwarding here): never a Purchase of a production pixel.
+      f.paid = false;
+      f.ignore_reason = "Stripe test-mode event (livemode false) on a production instance: not a real payment";
+    }
     store::DeliveryRecord d;
     d.provider = f.provider;
     d.delivery_id = f.delivery_id;

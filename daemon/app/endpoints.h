@@ -66,6 +66,9 @@ struct StripeEndpointOptions {
   std::vector<std::string> secrets;
   int tolerance_seconds = 300;
   std::vector<std::string> paid_event_types;
+  // Stripe test-mode events (livemode false) are real payments only to a staging instance; a
+  // production one stores them as ignored.
+  bool accept_test_mode = false;
 };
 
 // POST /webhooks/stripe: verify, read, store the delivery (200 once it is committed), then

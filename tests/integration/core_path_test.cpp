@@ -559,11 +559,11 @@ TEST_CASE("a subscription checkout and the payment_intent.succeeded of its invoi
   const std::string t = std::to_string(now(f.clock));
   const std::string session =
       R"({"id":"evt_sub_1","object":"event","created":)" + t +
-      R"(,"livemode":false,"type":"checkout.session.completed","data":{"object":{"id":"cs_sub","object":"checkout.session","amount_total":990,"currency":"eur","client_reference_id":"ORDER-SUB","created":)" +
+      R"(,"livemode":true,"type":"checkout.session.completed","data":{"object":{"id":"cs_sub","object":"checkout.session","amount_total":990,"currency":"eur","client_reference_id":"ORDER-SUB","created":)" +
       t + R"(,"invoice":"in_sub","mode":"subscription","payment_intent":null,"payment_status":"paid","metadata":{}}}})";
   const std::string pi =
       R"({"id":"evt_sub_2","object":"event","created":)" + t +
-      R"(,"livemode":false,"type":"payment_intent.succeeded","data":{"object":{"id":"pi_sub","object":"payment_intent","amount":990,"amount_received":990,"currency":"eur","created":)" +
+      R"(,"livemode":true,"type":"payment_intent.succeeded","data":{"object":{"id":"pi_sub","object":"payment_intent","amount":990,"amount_received":990,"currency":"eur","created":)" +
       t + R"(,"invoice":"in_sub","metadata":{},"status":"succeeded"}}})";
   REQUIRE(d.postStripe(session).status == 200);
   auto r = d.postStripe(pi);

@@ -152,6 +152,41 @@ TEST_CASE("a webhook is answered once its delivery is stored; the matching worke
   CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "1");
 }
 
+TEST_CASE("a Stripe test-mode payment is stored as ignored by a production instance, and matched by a staging one",
+          "[intake]") {
+  auto testMode = [](std::string body) {
+    const std::string live = R"("livemode":true,"pending_webhooks")";
+    body.replace(body.find(live), live.size(), R"("livemode":false,"pending_webhooks")");
+    return body;
+  };
+  {
+    Fixture f;
+    auto cfg = testConfig(f.db);
+    REQUIRE(cfg.production());
+    TestDaemon d(cfg, f.clock);
+    auto r = postSigned(d, f.clock, testMode(checkoutFor(f.clock, "t1")));
+    REQUIRE(r.status == 200);
+    CHECK(r.body.find("\"ignored\"") != std::string::npos);
+    CHECK(r.body.find("test-mode") != std::string::npos);
+    CHECK(f.db.scalar("SELECT status || ' ' || livemode FROM webhook_deliveries") == "ignored false");
+    CHECK(d->matchReceived() == 0);
+    CHECK(f.db.scalar("SELECT count(*) FROM payments") == "0");
+    CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "0");
+  }
+  {
+    Fixture f;
+    auto cfg = testConfig(f.db);
+    cfg.environment = "staging";
+    cfg.matching.wait_seconds = 0;   // no browser event here: sent unmatched at once
+    TestDaemon d(cfg, f.clock);
+    auto r = postSigned(d, f.clock, testMode(checkoutFor(f.clock, "t1")));
+    REQUIRE(r.status == 200);
+    CHECK(r.body.find("\"stored\"") != std::string::npos);
+    CHECK(d->matchReceived() == 1);
+    CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "1");
+  }
+}
+
 TEST_CASE("webhooks posted concurrently, each several times, are stored once each and acknowledged once as stored",
           "[intake]") {
   Fixture f;

@@ -100,14 +100,14 @@ std::string checkoutFor(const Clock& clock, const std::string& key) {
 std::string stripeCheckoutEvent(const StripeCheckout& c) {
   std::ostringstream s;
   s << R"({"id":")" << c.event_id << R"(","object":"event","api_version":"2024-06-20","created":)" << c.created
-    << R"(,"livemode":false,"pending_webhooks":1,"type":")" << c.type << R"(","data":{"object":{"id":")"
+    << R"(,"livemode":true,"pending_webhooks":1,"type":")" << c.type << R"(","data":{"object":{"id":")"
     << c.session_id << R"(","object":"checkout.session","amount_subtotal":)" << c.amount_total
     << R"(,"amount_total":)" << c.amount_total << R"(,"client_reference_id":)"
     << (c.client_reference_id.empty() ? "null" : "\"" + c.client_reference_id + "\"")
     << R"(,"created":)" << c.created << R"(,"currency":")" << c.currency
     << R"(","customer_details":{"address":{"city":"Menlo Park","country":"US","line1":"1 Hacker Way","postal_code":"94025","state":"CA"},"email":")"
     << c.email << R"(","name":")" << c.name << R"(","phone":")" << c.phone
-    << R"("},"livemode":false,"metadata":)" << c.metadata_json << R"(,"mode":"payment","payment_intent":)"
+    << R"("},"livemode":true,"metadata":)" << c.metadata_json << R"(,"mode":"payment","payment_intent":)"
     << (c.payment_intent.empty() ? "null" : "\"" + c.payment_intent + "\"") << R"(,"payment_status":")"
     << c.payment_status << R"(","status":"complete"}}})";
   return s.str();
@@ -117,7 +117,7 @@ std::string stripePaymentIntentSucceeded(const std::string& event_id, const std:
                                          const std::string& currency, int64_t created, const std::string& metadata_json) {
   std::ostringstream s;
   s << R"({"id":")" << event_id << R"(","object":"event","created":)" << created
-    << R"(,"livemode":false,"type":"payment_intent.succeeded","data":{"object":{"id":")" << pi
+    << R"(,"livemode":true,"type":"payment_intent.succeeded","data":{"object":{"id":")" << pi
     << R"(","object":"payment_intent","amount":)" << amount << R"(,"amount_received":)" << amount
     << R"(,"currency":")" << currency << R"(","created":)" << created << R"(,"metadata":)" << metadata_json
     << R"(,"receipt_email":"john_smith@gmail.com","status":"succeeded"}}})";

@@ -265,6 +265,13 @@ void mapCheckoutSession(PaymentFacts& f, const Object::Ptr& s, std::optional<int
     addRef(f.refs, r);
   for (const auto& r : {id, payment_intent, idOf(s, "invoice")}) addRef(f.object_ids, r);
 
+  // A setup-mode session saves a payment method: no payment, no amount (amount_total and
+  // currency are null). Stored as ignored and answered 2xx; a 400 would have Stripe retry it for
+  // days.
+  if (optString(s, "mode").value_or("") == "setup") {
+    ignore(f, "setup-mode checkout session: a payment method saved, no payment");
+    return;
+  }
   // Delayed payment methods complete the session unpaid; the money arrives with
   // checkout.session.async_payment_succeeded, which then carries payment_status "paid".
   const auto status = optString(s, "payment_status");

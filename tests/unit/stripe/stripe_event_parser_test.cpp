@@ -277,6 +277,18 @@ TEST_CASE("a checkout session needing no payment counts as paid", "[stripe][pars
   CHECK(r.facts.amount_minor == 0);
 }
 
+TEST_CASE("a setup-mode checkout session (no amount, no currency) is ignored, not rejected", "[stripe][parser]") {
+  auto body = with(kCheckoutCompleted, R"("payment_status": "paid")", R"("payment_status": "no_payment_required")");
+  body = with(body, R"("amount_total": 1999)", R"("amount_total": null)");
+  body = with(body, R"("currency": "eur")", R"("currency": null)");
+  body = with(body, R"("mode": "payment")", R"("mode": "setup")");
+  const auto r = parse(body);
+  REQUIRE(r.status == ParseStatus::Ok);
+  CHECK_FALSE(r.facts.paid);
+  CHECK(r.facts.ignore_reason == "setup-mode checkout session: a payment method saved, no payment");
+  CHECK(r.facts.delivery_id == "evt_1PqRstLkdIwHu7ix0Ab1Cd2E");
+}
+
 TEST_CASE("checkout.session.async_payment_succeeded is a paid checkout session", "[stripe][parser]") {
   const auto r = parse(with(kCheckoutCompleted, R"("type": "checkout.session.completed")",
                             R"("type": "checkout.session.async_payment_succeeded")"));
