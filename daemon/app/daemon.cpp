@@ -415,8 +415,12 @@ void Daemon::maintenance() {
     i.matcher->sweep();
     const TimePoint now = i.clock->now();
     if (now - i.last_purge >= std::chrono::hours(1)) {
+      // A first purge after months runs many batches: a shutdown stops it between two.
       const auto n = i.ingest.purge(now - std::chrono::hours(24) * i.config.retention.raw_payload_days,
-                                    now - std::chrono::hours(24) * i.config.retention.days);
+                                    now - std::chrono::hours(24) * i.config.retention.days, 5000, [&i] {
+                                      std::lock_guard lock(i.maint_mu);
+                                      return i.stopping;
+                                    });
       if (n.raw_bodies + n.outbound_events + n.stray_attempts + n.deliveries + n.payments + n.browser_events > 0)
         spdlog::info(
             "retention: cleared {} raw webhook bodies; deleted {} outbound events with their attempts, {} attempts "

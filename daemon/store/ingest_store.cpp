@@ -410,7 +410,13 @@ void IngestStore::inTransaction(const std::function<void(MatchTx&)>& fn) {
   }
 }
 
-IngestStore::PurgeCounts IngestStore::purge(TimePoint raw_before, TimePoint rows_before, int batch) {
+IngestStore::PurgeCounts IngestStore::purge(TimePoint raw_before, TimePoint rows_before, int batch,
+                                            const std::function<bool()>& stop) {
+  PurgeCounts n;
+  auto stopped = [&] {
+    if (!n.interrupted && stop && stop()) n.interrupted = true;
+    return n.interrupted;
+  };
   // Each statement touches at most `batch` rows (`batch` outbound events with their attempts)
   // and commits: a first purge after months, or after downtime, never holds locks or one huge
   // transaction on the live tables. Every step is idempotent, so an interrupted purge simply
@@ -418,18 +424,18 @@ IngestStore::PurgeCounts IngestStore::purge(TimePoint raw_before, TimePoint rows
   // row and body: matching reads the body.
   auto inBatches = [&](const std::string& sql, const std::string& cutoff) {
     int64_t total = 0;
-    for (;;) {
-      const auto n = pool_.with([&](pqxx::connection_base& c) {
+    while (!stopped()) {
+      const auto done = pool_.with([&](pqxx::connection_base& c) {
         pqxx::work tx(c);
         const auto r = tx.exec_params(sql, cutoff, batch);
         tx.commit();
         return static_cast<int64_t>(r.affected_rows());
       });
-      total += n;
-      if (n < batch) return total;
+      total += done;
+      if (done < batch) break;
     }
+    return total;
   };
-  PurgeCounts n;
   n.raw_bodies = inBatches(
       "UPDATE webhook_deliveries SET raw_payload = NULL WHERE id IN (SELECT id FROM webhook_deliveries"
       " WHERE raw_payload IS NOT NULL AND received_at < to_timestamp($1::float8) AND status <> 'received'"
@@ -447,7 +453,7 @@ IngestStore::PurgeCounts IngestStore::purge(TimePoint raw_before, TimePoint rows
   auto walk = [&](const std::string& table, const std::string& time, const std::string& finished,
                   const std::string& also) {
     int64_t deleted = 0;
-    for (int64_t after = 0;;) {
+    for (int64_t after = 0; !stopped();) {
       const auto [scanned, last, any_old, gone] = pool_.with([&](pqxx::connection_base& c) {
         pqxx::work tx(c);
         const auto r = tx.exec_params(
@@ -463,9 +469,10 @@ IngestStore::PurgeCounts IngestStore::purge(TimePoint raw_before, TimePoint rows
                                r[0][3].as<int64_t>());
       });
       deleted += gone;
-      if (scanned < batch || !any_old) return deleted;
+      if (scanned < batch || !any_old) break;
       after = last;
     }
+    return deleted;
   };
   // An event's attempts go with it (send_attempts has no foreign key to cascade, see 0008).
   n.outbound_events =
@@ -477,6 +484,7 @@ IngestStore::PurgeCounts IngestStore::purge(TimePoint raw_before, TimePoint rows
   // oldest kept id: a range of send_attempts_event_idx, usually empty, read without a scan of the
   // table. (Events deleted by hand in the middle of the table leave their attempts: README.)
   // The bound is passed as a value, not a subquery, so the planner sees how few rows are below it.
+  if (stopped()) return n;
   const int64_t oldest_event = pool_.with([&](pqxx::connection_base& c) {
     pqxx::read_transaction tx(c);
     const auto r = tx.exec("SELECT min(id) FROM outbound_events");

@@ -136,10 +136,13 @@ class IngestStore {
     int64_t deliveries = 0;
     int64_t payments = 0;
     int64_t browser_events = 0;
+    bool interrupted = false;      // stop() said so: the next purge goes on from there
   };
   // Clears raw webhook bodies older than raw_before and deletes finished rows older than
-  // rows_before. Works through at most `batch` rows per transaction.
-  PurgeCounts purge(TimePoint raw_before, TimePoint rows_before, int batch = 5000);
+  // rows_before. Works through at most `batch` rows per transaction, and asks stop() (when
+  // given) before each: a first purge after months must not hold up a shutdown.
+  PurgeCounts purge(TimePoint raw_before, TimePoint rows_before, int batch = 5000,
+                    const std::function<bool()>& stop = {});
 
  private:
   PgPool& pool_;

@@ -453,6 +453,33 @@ TEST_CASE("the purge walks events and deliveries in id order, past those still i
         "evt_w1,evt_w2,evt_w4,evt_w5");
 }
 
+TEST_CASE("a purge told to stop ends between two batches, and the next one goes on from there") {
+  Fixture f;
+  auto cfg = testConfig(f.db);
+  cfg.matching.wait_seconds = 0;
+  TestDaemon d(cfg, f.clock);
+  for (int i = 1; i <= 3; ++i) REQUIRE(d.postStripe(checkoutFor(f.clock, "s" + std::to_string(i))).status == 200);
+  REQUIRE(f.db.scalar("SELECT count(*) FROM outbound_events") == "3");
+
+  store::PgPool pool(f.db.url(), 1, 0);
+  store::IngestStore ingest(pool);
+  const auto later = f.clock.now() + std::chrono::hours(1);
+  int asked = 0;
+  const auto first = ingest.purge(later, later, 1, [&] { return ++asked > 1; });
+  CHECK(first.interrupted);
+  CHECK(first.raw_bodies == 1);   // one batch of one, then the stop
+  CHECK(first.outbound_events == 0);
+  CHECK(asked == 2);   // not asked again once stopped
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "3");
+  CHECK(f.db.scalar("SELECT count(*) FROM webhook_deliveries WHERE raw_payload IS NULL") == "1");
+
+  const auto rest = ingest.purge(later, later, 1);
+  CHECK_FALSE(rest.interrupted);
+  CHECK(rest.raw_bodies == 2);
+  CHECK(rest.outbound_events == 3);
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "0");
+}
+
 TEST_CASE("the purge deletes an event's attempts with it, and attempts of events older than every one kept") {
   Fixture f;
   auto cfg = testConfig(f.db);
