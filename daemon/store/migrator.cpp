@@ -13,6 +13,7 @@
 #include <set>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 namespace capi::store {
 namespace {
@@ -87,8 +88,8 @@ std::set<int> appliedVersions(PgPool& pool) {
   });
 }
 
-Migrator::Migrator(std::string database_url, std::string migrations_dir)
-    : url_(std::move(database_url)), files_(listMigrations(migrations_dir)) {}
+Migrator::Migrator(std::string database_url, std::string migrations_dir, MigrationLockPolicy locks)
+    : url_(std::move(database_url)), files_(listMigrations(migrations_dir)), locks_(locks) {}
 
 std::vector<std::string> Migrator::pending() {
   pqxx::connection c(url_);
@@ -117,14 +118,31 @@ std::vector<std::string> Migrator::migrate() {
                                    " was changed after it was applied; add a new migration instead");
         continue;
       }
-      try {
-        pqxx::work tx(c);
-        tx.exec(readFile(f.path));
-        tx.exec_params("INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-                       f.version, f.name, f.checksum);
-        tx.commit();
-      } catch (const pqxx::sql_error& e) {
-        throw std::runtime_error("migration " + f.name + " failed: " + e.what());
+      const std::string sql = readFile(f.path);
+      for (int attempt = 1;; ++attempt) {
+        try {
+          pqxx::work tx(c);
+          tx.exec("SET LOCAL lock_timeout = " + std::to_string(locks_.lock_timeout.count()));
+          tx.exec(sql);
+          tx.exec_params("INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                         f.version, f.name, f.checksum);
+          tx.commit();
+          break;
+        } catch (const pqxx::sql_error& e) {
+          if (e.sqlstate() != "55P03") throw std::runtime_error("migration " + f.name + " failed: " + e.what());
+          if (attempt >= locks_.attempts)
+            throw std::runtime_error(
+                "migration " + f.name + " could not take the locks it needs: " + std::to_string(attempt) +
+                " waits of " + std::to_string(locks_.lock_timeout.count()) +
+                " ms each, all behind another transaction (an idle session in a transaction, a long query or "
+                "dump); nothing of it was applied. Find it with SELECT pid, state, xact_start, left(query, 60) "
+                "FROM pg_stat_activity WHERE xact_start IS NOT NULL ORDER BY xact_start, end it, and run migrate "
+                "again");
+          spdlog::warn("migration {}: waited {} ms for a lock held by another transaction; gave way, trying again "
+                       "({} of {})",
+                       f.name, locks_.lock_timeout.count(), attempt, locks_.attempts);
+          std::this_thread::sleep_for(locks_.pause);
+        }
       }
       spdlog::info("applied migration {}", f.name);
       applied_now.push_back(f.name);

@@ -9,6 +9,7 @@
 #include "webhooks/stripe/stripe_signature.h"
 
 #include <catch2/catch.hpp>
+#include <pqxx/pqxx>
 
 #include <chrono>
 #include <csignal>
@@ -16,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -301,6 +303,48 @@ TEST_CASE("two migrate processes started together on an empty database both succ
   const bool b_applied = b.stdoutText().find("applied ") != std::string::npos;
   CHECK(a_applied != b_applied);
   CHECK((a_applied ? b : a).stdoutText().find("up to date") != std::string::npos);
+}
+
+TEST_CASE("a migration blocked by another transaction gives way, tries again, and applies once the table is free",
+          "[process]") {
+  TestDatabase db(false);
+  TempDir first, both;
+  const std::string create = "CREATE TABLE shop_orders (id bigint);";
+  const std::string alter = "ALTER TABLE shop_orders ADD COLUMN note text;";
+  first.write("0001_orders.sql", create);
+  both.write("0001_orders.sql", create);
+  both.write("0002_orders_note.sql", alter);
+  capi::store::Migrator(db.url(), first.path()).migrate();
+
+  // An operator's session left open in a transaction that read the table.
+  auto blocker = std::make_unique<pqxx::connection>(db.url());
+  auto reading = std::make_unique<pqxx::work>(*blocker);
+  reading->exec("SELECT count(*) FROM shop_orders");
+
+  // While it stays open: every wait gives way, nothing is applied, and the error says what to do.
+  try {
+    capi::store::Migrator(db.url(), both.path(), {100ms, 3, 10ms}).migrate();
+    FAIL("the migration went through a table another transaction holds");
+  } catch (const std::runtime_error& e) {
+    INFO(e.what());
+    CHECK(std::string(e.what()).find("0002_orders_note.sql could not take the locks it needs: 3 waits") !=
+          std::string::npos);
+    CHECK(std::string(e.what()).find("pg_stat_activity") != std::string::npos);
+  }
+  CHECK(db.scalar("SELECT count(*) FROM schema_migrations WHERE version = 2") == "0");
+  CHECK(db.scalar("SELECT count(*) FROM information_schema.columns WHERE table_name = 'shop_orders'") == "1");
+
+  // The session ends while the migration is trying again: it then applies.
+  std::thread release([&] {
+    std::this_thread::sleep_for(300ms);
+    reading->abort();
+    reading.reset();
+    blocker.reset();
+  });
+  const auto applied = capi::store::Migrator(db.url(), both.path(), {100ms, 100, 10ms}).migrate();
+  release.join();
+  CHECK(applied == std::vector<std::string>{"0002_orders_note.sql"});
+  CHECK(db.scalar("SELECT count(*) FROM information_schema.columns WHERE table_name = 'shop_orders'") == "2");
 }
 
 // ---- PostgreSQL outage (SPEC §3.3, §7) --------------------------------------------------------------
