@@ -34,12 +34,78 @@ std::vector<std::string> segments(const std::string& path) {
   return out;
 }
 
+using AuditFn = std::function<int(const std::vector<std::string>&, std::ostream&, std::ostream&)>;
+
+// The debug console. Static: it holds no data and no token. It asks for the token (kept in the
+// tab's sessionStorage only), then reads the JSON API with it and writes every value as text
+// (textContent), never as markup: event ids, Meta's messages and order references come from
+// outside.
+constexpr const char* kConsole = R"HTML(<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>capi-reconciler</title>
+<style>
+body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}
+th{background:#f3f3f3}.WARN{color:#a00;font-weight:bold}.OK{color:#070}#error{color:#a00}
+</style></head><body>
+<h1>capi-reconciler</h1>
+<form id="login"><label>admin.token <input id="token" type="password" autocomplete="off"></label>
+<button>Show</button> <label>audit window <input id="since" value="7d" size="5"></label></form>
+<p id="error"></p>
+<h2>Status</h2><table id="status"></table>
+<h2>Audit</h2><table id="audit"></table>
+<h2>Retry table (not sent yet)</h2><table id="retries"></table>
+<script>
+"use strict";
+const $ = (id) => document.getElementById(id);
+function row(table, cells, head) {
+  const tr = document.createElement("tr");
+  for (const c of cells) {
+    const td = document.createElement(head ? "th" : "td");
+    td.textContent = c === null || c === undefined ? "" : (typeof c === "object" ? JSON.stringify(c) : String(c));
+    tr.appendChild(td);
+  }
+  table.appendChild(tr);
+  return tr;
+}
+async function api(path) {
+  const r = await fetch(path, {headers: {Authorization: "Bearer " + sessionStorage.getItem("capi-admin-token")}});
+  const body = await r.json();
+  if (!r.ok) throw new Error(path + ": " + (body.error || r.status));
+  return body;
+}
+async function show() {
+  $("error").textContent = "";
+  for (const t of ["status", "audit", "retries"]) $(t).replaceChildren();
+  try {
+    const s = await api("/admin/api/status");
+    for (const [k, v] of Object.entries(s)) row($("status"), [k, v]);
+    const a = await api("/admin/api/audit?since=" + encodeURIComponent($("since").value));
+    row($("audit"), ["check", "verdict", "figure", "cause", "fix"], true);
+    for (const c of a.checks) row($("audit"), [c.name, c.verdict, c.figure, c.cause, c.fix]).children[1].className = c.verdict;
+    const q = await api("/admin/api/retries?limit=100");
+    row($("retries"), ["id", "pixel", "event_id", "status", "attempts", "next attempt", "last error"], true);
+    for (const e of q) row($("retries"), [e.id, e.pixel_id, e.event_id, e.status, e.attempts, e.next_attempt_at, e.last_error]);
+  } catch (e) {
+    $("error").textContent = e.message;
+  }
+}
+$("login").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  if ($("token").value) sessionStorage.setItem("capi-admin-token", $("token").value);
+  $("token").value = "";
+  show();
+});
+if (sessionStorage.getItem("capi-admin-token")) show();
+</script></body></html>
+)HTML";
+
 class AdminEndpoint final : public http::Endpoint {
  public:
-  AdminEndpoint(std::string token, std::string url, std::function<std::string()> status)
-      : token_(std::move(token)), url_(std::move(url)), status_(std::move(status)) {}
+  AdminEndpoint(std::string token, std::string url, std::function<std::string()> status, AuditFn audit)
+      : token_(std::move(token)), url_(std::move(url)), status_(std::move(status)), audit_(std::move(audit)) {}
 
   Response handle(const Request& req) override {
+    if ((req.path == "/admin" || req.path == "/admin/") && req.method == "GET") return console();
     const std::string auth = req.header("Authorization");
     if (auth.rfind("Bearer ", 0) != 0 || !constantTimeEquals(auth.substr(7), token_)) {
       auto r = jsonError(Outcome::Unauthorized, "admin API: send Authorization: Bearer <admin.token>");
@@ -55,6 +121,16 @@ class AdminEndpoint final : public http::Endpoint {
     if (what == "retries" && seg.size() >= 4 && seg[3][0] == '-')
       return jsonError(Outcome::BadRequest, "'" + seg[3] + "' is not an outbound event id");
     if (what == "status" && seg.size() == 3 && req.method == "GET") return ok(status_());
+    if (what == "audit" && seg.size() == 3 && req.method == "GET") {
+      std::vector<std::string> args{"--json"};
+      if (auto s = queryParam(req.query, "since"); !s.empty()) args.insert(args.end(), {"--since", s});
+      std::ostringstream out, err;
+      const int rc = audit_(args, out, err);
+      if (rc == 2) return jsonError(Outcome::BadRequest, err.str());
+      // 1 is also the status of a report with a WARN; without a report the database failed.
+      if (out.str().empty()) return jsonError(Outcome::ServiceUnavailable, err.str());
+      return ok(out.str());
+    }
     if (what == "retries" && seg.size() == 3 && req.method == "GET") {
       std::vector<std::string> args{"list", "--json"};
       if (auto s = queryParam(req.query, "status"); !s.empty()) args.insert(args.end(), {"--status", s});
@@ -71,6 +147,18 @@ class AdminEndpoint final : public http::Endpoint {
   }
 
  private:
+  static Response console() {
+    Response r;
+    r.content_type = "text/html; charset=utf-8";
+    r.body = kConsole;
+    r.headers.emplace_back("Content-Security-Policy",
+                           "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                           "connect-src 'self'; form-action 'none'; frame-ancestors 'none'");
+    r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+    r.headers.emplace_back("Cache-Control", "no-store");
+    return r;
+  }
+
   static Response ok(std::string body) {
     Response r;
     r.body = std::move(body);
@@ -101,13 +189,15 @@ class AdminEndpoint final : public http::Endpoint {
   std::string token_;
   std::string url_;
   std::function<std::string()> status_;
+  AuditFn audit_;
 };
 
 }  // namespace
 
 std::shared_ptr<http::Endpoint> makeAdminEndpoint(std::string token, std::string database_url,
-                                                  std::function<std::string()> status_json) {
-  return std::make_shared<AdminEndpoint>(std::move(token), std::move(database_url), std::move(status_json));
+                                                  std::function<std::string()> status_json, AuditFn audit) {
+  return std::make_shared<AdminEndpoint>(std::move(token), std::move(database_url), std::move(status_json),
+                                         std::move(audit));
 }
 
 }  // namespace capi::app

@@ -174,25 +174,38 @@ int runAudit(const std::vector<std::string>& args, const std::string& config_pat
   return runAudit(args, config_path, config::processEnvironment(), systemClock(), out, err);
 }
 
-int runAudit(const std::vector<std::string>& args, const std::string& config_path, const config::Environment& env,
-             const Clock& clock, std::ostream& out, std::ostream& err) {
+namespace {
+struct AuditArgs {
   long long window = 7 * 86400;
   std::string since_text = "7d";
   bool json = false;
+};
+
+bool parseAuditArgs(const std::vector<std::string>& args, AuditArgs& a, std::ostream& err) {
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--json") {
-      json = true;
+      a.json = true;
     } else if (args[i] == "--since" && i + 1 < args.size()) {
-      since_text = args[++i];
-      if (!parseDuration(since_text, window)) {
+      a.since_text = args[++i];
+      if (!parseDuration(a.since_text, a.window)) {
         err << "--since takes a duration such as 90m, 24h, 7d or 2w (at most 3650d)\n";
-        return kExitUsage;
+        return false;
       }
     } else {
       err << "usage: capi-reconciler audit [--since DURATION] [--json] [--config FILE]\n";
-      return kExitUsage;
+      return false;
     }
   }
+  return true;
+}
+
+int report(const AuditArgs& a, const AuditSource& source, const Clock& clock, std::ostream& out, std::ostream& err);
+}  // namespace
+
+int runAudit(const std::vector<std::string>& args, const std::string& config_path, const config::Environment& env,
+             const Clock& clock, std::ostream& out, std::ostream& err) {
+  AuditArgs a;
+  if (!parseAuditArgs(args, a, err)) return kExitUsage;
   config::Config cfg;
   try {
     cfg = config::load({config_path, false, true, env});
@@ -200,18 +213,33 @@ int runAudit(const std::vector<std::string>& args, const std::string& config_pat
     err << e.what() << "\n";
     return kExitConfig;
   }
+  return report(a, {cfg.database.url, cfg.alerts.error_ratio, !cfg.meta.test_event_code.empty()}, clock, out, err);
+}
+
+int runAudit(const std::vector<std::string>& args, const AuditSource& source, const Clock& clock, std::ostream& out,
+             std::ostream& err) {
+  AuditArgs a;
+  if (!parseAuditArgs(args, a, err)) return kExitUsage;
+  return report(a, source, clock, out, err);
+}
+
+namespace {
+int report(const AuditArgs& a, const AuditSource& source, const Clock& clock, std::ostream& out, std::ostream& err) {
+  const long long window = a.window;
+  const std::string& since_text = a.since_text;
+  const bool json = a.json;
   AuditThresholds t;
-  t.error_ratio = cfg.alerts.error_ratio;
+  t.error_ratio = source.error_ratio;
   const TimePoint now = clock.now();
   store::AuditFigures figures;
   try {
-    store::PgPool pool(cfg.database.url, 1, 60000);
+    store::PgPool pool(source.database_url, 1, 60000);
     figures = store::collectAudit(pool, now - std::chrono::seconds(window), now);
   } catch (const std::exception& e) {
     err << "audit: " << e.what() << "\n";
     return kExitFailure;
   }
-  const auto lines = evaluateAudit(figures, t, !cfg.meta.test_event_code.empty());
+  const auto lines = evaluateAudit(figures, t, source.test_code_active);
   bool any_warn = false;
   for (const auto& l : lines) any_warn = any_warn || l.warn;
   if (json) {
@@ -235,5 +263,6 @@ int runAudit(const std::vector<std::string>& args, const std::string& config_pat
   }
   return any_warn ? kExitFailure : kExitOk;
 }
+}  // namespace
 
 }  // namespace capi::app

@@ -49,4 +49,15 @@ int runAudit(const std::vector<std::string>& args, const std::string& config_pat
 int runAudit(const std::vector<std::string>& args, const std::string& config_path, const config::Environment& env,
              const Clock& clock, std::ostream& out, std::ostream& err);
 
+// What the audit needs from a configuration: the running daemon's admin API passes its own.
+struct AuditSource {
+  std::string database_url;
+  double error_ratio = 0.02;       // alerts.error_ratio
+  bool test_code_active = false;
+};
+// The same with the source given. Exit status 0 (all OK) or 1 (a WARN: the report is written),
+// 2 (usage), or 1 with nothing written to `out` when the database cannot be read.
+int runAudit(const std::vector<std::string>& args, const AuditSource& source, const Clock& clock, std::ostream& out,
+             std::ostream& err);
+
 }  // namespace capi::app

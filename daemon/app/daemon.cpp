@@ -1,6 +1,7 @@
 #include "app/daemon.h"
 
 #include "app/admin_endpoint.h"
+#include "app/audit_command.h"
 #include "app/endpoints.h"
 #include "build_info.h"
 #include "capi/graph/graph_client.h"
@@ -247,7 +248,13 @@ Daemon::Daemon(config::Config config, Dependencies deps) : impl_(std::make_uniqu
              std::string(i.metrics.value("capi_test_event_code_active") > 0 ? "true" : "false") +
              ",\"send_error_ratio\":" + std::to_string(i.metrics.value("capi_send_error_ratio")) + "}";
       return out;
+    }, [&i](const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+      // The settings of the moment (a reload may have changed the alert threshold).
+      const auto s = i.dispatcher->settings();
+      return runAudit(args, AuditSource{i.config.database.url, s->alert_error_ratio, !s->test_event_code.empty()},
+                      *i.clock, out, err);
     });
+    i.router.add("GET", "/admin", admin);
     i.router.add("GET", "/admin/*", admin);
     i.router.add("POST", "/admin/*", admin);
   }

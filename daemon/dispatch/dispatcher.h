@@ -92,13 +92,15 @@ class Dispatcher {
   // The send error ratio over the alert window (0 when nothing was sent).
   double errorRatio() const;
 
+  // The settings in force (updateSettings replaces them; a snapshot stays valid).
+  std::shared_ptr<const DispatchSettings> settings() const;
+
  private:
   struct Cycle;
   void workerLoop();
   void sendGroup(Cycle& cycle, const std::string& pixel, std::vector<const store::ClaimedEvent*> events);
   void recordOutcomeForWindow(bool error, int count);
   void recordCompletion(Cycle& cycle);
-  std::shared_ptr<const DispatchSettings> settings() const;
 
   store::OutboundStore& store_;
   graph::GraphApi& api_;

@@ -79,3 +79,52 @@ TEST_CASE("the admin API lists, shows and requeues outbound events and shows an 
   CHECK(trace.status == 200);
   CHECK(trace.body.find("browser event") != std::string::npos);
 }
+
+TEST_CASE("the debug console page holds no data, and the audit is one more admin resource", "[admin]") {
+  TestDatabase db;
+  ManualClock clock(kStart);
+  auto cfg = testConfig(db);
+  cfg.admin.token = "c0nsole-token";
+  cfg.matching.wait_seconds = 0;   // the order below is sent unmatched at once: a WARN in the audit
+  TestDaemon d(cfg, clock);
+
+  // The page: no token needed to load it, and nothing in it but the form and the script that
+  // reads the API with the token typed in.
+  for (const std::string path : {"/admin", "/admin/"}) {
+    auto page = httpRequest(d.port(), "GET", path);
+    INFO(path);
+    REQUIRE(page.status == 200);
+    CHECK(page.headers["Content-Type"].rfind("text/html", 0) == 0);
+    CHECK(page.headers["Content-Security-Policy"].find("default-src 'none'") != std::string::npos);
+    CHECK(page.headers["Cache-Control"] == "no-store");
+    CHECK(page.body.find("/admin/api/audit") != std::string::npos);
+    CHECK(page.body.find("\"queue\"") == std::string::npos);   // no status document in it
+    CHECK(page.body.find("c0nsole-token") == std::string::npos);
+    CHECK(page.body.find("innerHTML") == std::string::npos);   // values are written as text only
+  }
+
+  const std::map<std::string, std::string> auth{{"Authorization", "Bearer c0nsole-token"}};
+  CHECK(httpRequest(d.port(), "GET", "/admin/api/audit").status == 401);
+  auto audit = httpRequest(d.port(), "GET", "/admin/api/audit?since=24h", "", auth);
+  REQUIRE(audit.status == 200);
+  CHECK(audit.body.find("\"since\":\"24h\"") != std::string::npos);
+  CHECK(audit.body.find("\"ok\":true") != std::string::npos);
+
+  // A WARN is still a report: 200, with the verdict in it.
+  StripeCheckout sc;
+  sc.created = toUnixSeconds(clock.now());
+  const std::string body = stripeCheckoutEvent(sc);
+  REQUIRE(d.post("/webhooks/stripe", body,
+                 {{"Stripe-Signature",
+                   webhooks::stripe::StripeSignatureVerifier::sign(kStripeSecret, toUnixSeconds(clock.now()), body)}})
+              .status == 200);
+  REQUIRE(d->matchReceived() == 1);
+  audit = httpRequest(d.port(), "GET", "/admin/api/audit", "", auth);
+  REQUIRE(audit.status == 200);
+  CHECK(audit.body.find("\"ok\":false") != std::string::npos);
+  CHECK(audit.body.find("\"verdict\":\"WARN\"") != std::string::npos);
+
+  auto bad = httpRequest(d.port(), "GET", "/admin/api/audit?since=forever", "", auth);
+  CHECK(bad.status == 400);
+  CHECK(bad.body.find("--since takes a duration") != std::string::npos);
+}
