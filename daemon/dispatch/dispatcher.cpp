@@ -60,6 +60,8 @@ void Wakeup::rest(std::chrono::milliseconds timeout) {
 struct Dispatcher::Cycle {
   std::shared_ptr<const DispatchSettings> settings;
   std::string token;
+  std::vector<int64_t> claimed_ids;
+  TimePoint leased_at{};   // when the lease was taken or last renewed
   std::set<std::string> paused;
   std::vector<store::EventOutcome> outcomes;
   std::vector<store::AttemptRecord> attempts;
@@ -150,6 +152,8 @@ int Dispatcher::runOnce() {
   const size_t batch_size = static_cast<size_t>(std::clamp(s.batch_size, 1, 1000));
   auto claimed = store_.claim(cycle.token, now, s.lease, static_cast<int>(batch_size));
   if (claimed.empty()) return 0;
+  cycle.leased_at = now;
+  for (const auto& e : claimed) cycle.claimed_ids.push_back(e.id);
 
   for (const auto& p : store_.pausedPixels()) cycle.paused.insert(p.pixel_id);
 
@@ -227,6 +231,22 @@ void Dispatcher::sendGroup(Cycle& cycle, const std::string& pixel, std::vector<c
     req.data_json += events[i]->payload_json;
   }
   req.data_json += ']';
+
+  // A cycle can outlast its lease: a batch split down to single events is up to 2n - 1 requests.
+  // Past half the lease, it is renewed before the next request, so no other worker takes these
+  // events over and sends them a second time meanwhile.
+  if (const TimePoint before = clock_.now(); before - cycle.leased_at >= s.lease / 2) {
+    try {
+      const int held = store_.renewLease(cycle.token, cycle.claimed_ids, before + s.lease);
+      cycle.leased_at = before;
+      if (held < static_cast<int>(cycle.claimed_ids.size()))
+        spdlog::warn("dispatch: {} of {} claimed event(s) were taken over after their lease ran out; they may be "
+                     "sent twice (Meta deduplicates them by event_id)",
+                     cycle.claimed_ids.size() - static_cast<size_t>(held), cycle.claimed_ids.size());
+    } catch (const std::exception& e) {
+      spdlog::warn("dispatch: could not renew a lease, sending on: {}", e.what());
+    }
+  }
 
   const auto resp = api_.sendEvents(req);
   const TimePoint now = clock_.now();

@@ -51,6 +51,21 @@ std::vector<ClaimedEvent> OutboundStore::claim(const std::string& owner, TimePoi
   });
 }
 
+int OutboundStore::renewLease(const std::string& owner, const std::vector<int64_t>& ids, TimePoint until) {
+  std::vector<std::optional<std::string>> id_texts;
+  id_texts.reserve(ids.size());
+  for (const auto id : ids) id_texts.emplace_back(std::to_string(id));
+  return pool_.with([&](pqxx::connection_base& c) {
+    pqxx::work tx(c);
+    relaxedCommit(tx);
+    const auto r = tx.exec_params("UPDATE outbound_events SET lease_expires_at = to_timestamp($3::float8)"
+                                  " WHERE id = ANY($1::bigint[]) AND lease_owner = $2",
+                                  sql::arrayLiteral(id_texts), owner, sql::ts(until));
+    tx.commit();
+    return static_cast<int>(r.affected_rows());
+  });
+}
+
 namespace {
 using Column = std::vector<std::optional<std::string>>;
 std::optional<std::string> optionalInt(std::optional<int> v) {

@@ -69,6 +69,9 @@ class OutboundStore {
   // paused unless its probe is due), oldest first.
   std::vector<ClaimedEvent> claim(const std::string& owner, TimePoint now, std::chrono::seconds lease, int limit);
 
+  // Extends owner's lease on these rows to `until`; returns how many rows it still held.
+  int renewLease(const std::string& owner, const std::vector<int64_t>& ids, TimePoint until);
+
   // Applies outcomes and appends attempts in one transaction; clears the leases of owner.
   void complete(const std::string& owner, const std::vector<EventOutcome>& outcomes,
                 const std::vector<AttemptRecord>& attempts, TimePoint now);

@@ -490,6 +490,42 @@ TEST_CASE("throttling (code 4) and 5xx answers are retried until max_attempts, t
                     " FROM send_attempts") == "throttled:4,server:0,server:0");
 }
 
+TEST_CASE("a cycle that outlasts half its lease renews it before its next request, so no one takes its events over",
+          "[dispatch]") {
+  Fixture f;
+  FakeGraphServer graph;
+  auto cfg = testConfig(f.db);
+  useGraph(cfg, graph);
+  cfg.dispatch.lease_seconds = 120;
+  TestDaemon d(cfg, f.clock);
+  const int64_t first = queuePurchase(d, f, "1", unixNow(f.clock) - 60);
+  const int64_t second = queuePurchase(d, f, "2", unixNow(f.clock) - 60);
+
+  // Each request takes 100 s of the clock. The batch of both is refused as a whole, so it is
+  // split and each event is sent alone: three requests, 300 s, in a cycle leased for 120 s.
+  std::vector<int64_t> lease_left;   // seconds of lease left on the second event, at each request
+  int n = 0;
+  graph.setResponder([&](const RecordedRequest& r) -> std::pair<int, std::string> {
+    lease_left.push_back(std::stoll(f.db.scalar("SELECT extract(epoch from lease_expires_at)::bigint FROM outbound_events"
+                                                " WHERE id = " + std::to_string(second))) -
+                         unixNow(f.clock));
+    f.clock.advance(100s);
+    if (++n == 1)
+      return {400, FakeGraphServer::errorBody(100, 0, "Invalid parameter", "Missing Currency", "currency is required",
+                                              false, "OAuthException", "TraceSplit")};
+    return {200, FakeGraphServer::successBody(static_cast<int>(eventIdsIn(r.body).size()))};
+  });
+
+  CHECK(d->dispatcher().runOnce() == 2);
+  REQUIRE(lease_left.size() == 3);
+  CHECK(lease_left[0] == 120);   // taken at the claim
+  CHECK(lease_left[1] == 120);   // 100 s later: renewed before the request
+  CHECK(lease_left[2] == 120);   // and again
+  CHECK(column(f, first, "status") == "sent");
+  CHECK(column(f, second, "status") == "sent");
+  CHECK(column(f, second, "lease_owner") == "");
+}
+
 TEST_CASE("a Graph server whose certificate comes from an unknown CA is refused and the event retries", "[dispatch]") {
   Fixture f;
   FakeGraphServer graph;
