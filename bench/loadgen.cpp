@@ -107,10 +107,13 @@ int main(int argc, char** argv) {
       if (per_conn_rate > 0) {
         due = start + std::chrono::duration_cast<Clock::duration>(
                           std::chrono::duration<double>((static_cast<double>(k) + index / double(o.connections)) / per_conn_rate));
+        if (due >= deadline) break;
         std::this_thread::sleep_until(due);
         ++k;
       }
-      if (Clock::now() >= deadline) break;
+      // Paced: a request due before the deadline is sent however late (its wait counts). Unpaced:
+      // none is sent once the deadline has passed.
+      if (per_conn_rate == 0 && Clock::now() >= deadline) break;
       const std::string id = o.prefix + "_" + std::to_string(n);
       const int64_t unix_now = std::chrono::duration_cast<std::chrono::seconds>(
                                    std::chrono::system_clock::now().time_since_epoch()).count();

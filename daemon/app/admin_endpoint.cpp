@@ -53,7 +53,7 @@ th{background:#f3f3f3}.WARN{color:#a00;font-weight:bold}.OK{color:#070}#error{co
 <p id="error"></p>
 <h2>Status</h2><table id="status"></table>
 <h2>Audit</h2><table id="audit"></table>
-<h2>Retry table (not sent yet)</h2><table id="retries"></table>
+<h2>Retry table (unsent first, 100 rows at most)</h2><table id="retries"></table>
 <script>
 "use strict";
 const $ = (id) => document.getElementById(id);

@@ -1,7 +1,7 @@
 #pragma once
 // `capi-reconciler check-config`: the same validation `serve` runs at startup, without starting
-// anything. systemd runs it as ExecStartPre=, so a broken file stops the unit with exit 78 and
-// a list of every problem instead of a restart loop.
+// anything: a list of every problem and exit 78. systemd runs it before a reload (ExecReload=),
+// so a broken file makes `systemctl reload` fail instead of the daemon keeping its old settings.
 #include "config/loader.h"
 
 #include <ostream>

@@ -97,6 +97,10 @@ void announce(const config::Config& c) {
                    "nothing is sent to Meta", p.pixel_id, p.name);
   }
   if (c.pixels.empty()) spdlog::warn("no pixel configured (meta.pixel_id): payments are recorded, nothing is queued");
+  if (c.matching.wait_seconds > config::kLongestUsefulWaitSeconds)
+    spdlog::warn("matching.wait_seconds = {} is over two days: Meta deduplicates against the pixel for 48 hours "
+                 "only, and an unmatched Purchase waits into Meta's 7 days",
+                 c.matching.wait_seconds);
   if (c.stripe.webhook_secrets.empty())
     spdlog::warn("no Stripe webhook secret (stripe.webhook_secret): POST /webhooks/stripe is not served (404); "
                  "an empty CAPI_RECONCILER_STRIPE_WEBHOOK_SECRET overrides the file and credentials too");
@@ -170,7 +174,12 @@ Daemon::Daemon(config::Config config, Dependencies deps) : impl_(std::make_uniqu
   i.stripe_options = std::make_shared<Reloadable<StripeEndpointOptions>>(stripeOptions(c));
   // The matching worker reads each stored body again, with the settings of the moment.
   auto parser = [o = i.stripe_options](const std::string& provider, const std::string& raw) {
-    if (provider == "stripe") return webhooks::stripe::parseStripeEvent(raw, o->get()->paid_event_types);
+    if (provider == "stripe") {
+      const auto options = o->get();
+      auto parsed = webhooks::stripe::parseStripeEvent(raw, options->paid_event_types);
+      webhooks::stripe::ignoreTestModeUnlessAccepted(parsed.facts, options->accept_test_mode);
+      return parsed;
+    }
     webhooks::ParseResult unknown;
     unknown.error = "no parser for provider " + provider;
     return unknown;

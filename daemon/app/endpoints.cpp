@@ -161,12 +161,7 @@ class StripeEndpoint final : public http::Endpoint {
       return jsonError(Outcome::BadRequest, "malformed event: " + parsed.error);
     }
     auto& f = parsed.facts;
-    if (f.paid && !f.livemode && !options->accept_test_mode) {
-      // A payment made with Stripe's test keys (the test endpoint's secret listed beside the live
-      // one, or `stripe listen` forwarding here): never a Purchase of a production pixel.
-      f.paid = false;
-      f.ignore_reason = "Stripe test-mode event (livemode false) on a production instance: not a real payment";
-    }
+    webhooks::stripe::ignoreTestModeUnlessAccepted(f, options->accept_test_mode);
     store::DeliveryRecord d;
     d.provider = f.provider;
     d.delivery_id = f.delivery_id;

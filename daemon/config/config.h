@@ -58,6 +58,9 @@ struct StripeConfig {
 
 enum class UnmatchedPolicy { Send, Drop };
 
+// Past this a payment's wait buys nothing: Meta deduplicates against the pixel for 48 hours.
+inline constexpr int kLongestUsefulWaitSeconds = 2 * 86400;
+
 struct MatchingConfig {
   int wait_seconds = 600;
   UnmatchedPolicy unmatched = UnmatchedPolicy::Send;

@@ -906,9 +906,9 @@ class Loader {
     integer("stripe.tolerance_seconds", c.stripe.tolerance_seconds, 1, kDay);
     eventTypes(c.stripe.paid_event_types);
 
-    // Two days at most: Meta deduplicates a server event against the pixel's for 48 hours only,
-    // and an unmatched Purchase, timed at the payment, must still reach Meta within its 7 days.
-    integer("matching.wait_seconds", c.matching.wait_seconds, 0, 2 * kDay);
+    // Past two days a wait buys nothing (Meta deduplicates against the pixel for 48 hours only)
+    // and risks Meta's 7 days for the unmatched Purchase: check-config and serve warn.
+    integer("matching.wait_seconds", c.matching.wait_seconds, 0, kWeek);
     std::string unmatched = c.matching.unmatched == UnmatchedPolicy::Send ? "send" : "drop";
     if (choice("matching.unmatched", unmatched, {"send", "drop"}))
       c.matching.unmatched = unmatched == "send" ? UnmatchedPolicy::Send : UnmatchedPolicy::Drop;

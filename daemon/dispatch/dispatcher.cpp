@@ -15,6 +15,8 @@ namespace capi::dispatch {
 namespace {
 // The last retry is due this long before Meta's 7 days (less the expiry margin) run out.
 constexpr std::chrono::seconds kLastRetryLead = std::chrono::minutes(1);
+// last_error of an event that waits because this instance has no access token for its pixel.
+constexpr const char* kNoTokenError = "no access token for this pixel on this instance: not sent, waiting";
 }  // namespace
 
 void Wakeup::shutdown() {
@@ -61,7 +63,8 @@ struct Dispatcher::Cycle {
   std::shared_ptr<const DispatchSettings> settings;
   std::string token;
   std::vector<int64_t> claimed_ids;
-  TimePoint leased_at{};   // when the lease was taken or last renewed
+  TimePoint leased_at{};        // when the lease was taken or last renewed
+  std::set<int64_t> taken_over;   // claimed, but another cycle holds them now: not sent here
   std::set<std::string> paused;
   std::vector<store::EventOutcome> outcomes;
   std::vector<store::AttemptRecord> attempts;
@@ -95,8 +98,14 @@ void Dispatcher::updateSettings(DispatchSettings settings) {
   metrics_.set("capi_test_event_code_active", {}, settings_->test_event_code.empty() ? 0 : 1);
   try {
     store_.probePausedNow(clock_.now());
+    // Events that waited for a token are sent at once when the reload brings one.
+    std::vector<std::string> with_token;
+    const auto current = this->settings();
+    for (const auto& [pixel, token] : current->tokens)
+      if (!token.empty()) with_token.push_back(pixel);
+    store_.makeDueNow(with_token, kNoTokenError, clock_.now());
   } catch (const std::exception& e) {
-    spdlog::warn("could not schedule probes of paused pixels: {}", e.what());
+    spdlog::warn("could not schedule probes of paused pixels and events waiting for a token: {}", e.what());
   }
   wake();
 }
@@ -180,7 +189,7 @@ int Dispatcher::runOnce() {
       // instance's configuration lags another's): nothing may leave the machine, and nothing is
       // lost either. The events wait, spending no attempt, and are looked at again after
       // pause_probe_seconds (or go dead as expired after Meta's 7 days).
-      const std::string why = "no access token for this pixel on this instance: not sent, waiting";
+      const std::string why = kNoTokenError;
       for (const auto* e : events) {
         store::EventOutcome o;
         o.id = e->id;
@@ -216,6 +225,30 @@ int Dispatcher::runOnce() {
 
 void Dispatcher::sendGroup(Cycle& cycle, const std::string& pixel, std::vector<const store::ClaimedEvent*> events) {
   const auto& s = *cycle.settings;
+  // A cycle can outlast its lease: a batch split down to single events is up to 2n - 1 requests.
+  // Past half the lease, it is renewed before the next request, so no other worker takes these
+  // events over meanwhile. Events taken over already (the lease ran out first) are left to the
+  // cycle that holds them now: sending them here too would send them twice.
+  if (const TimePoint before = clock_.now(); before - cycle.leased_at >= s.lease / 2) {
+    try {
+      const auto held = store_.renewLease(cycle.token, cycle.claimed_ids, before + s.lease);
+      cycle.leased_at = before;
+      const std::set<int64_t> still(held.begin(), held.end());
+      const size_t known = cycle.taken_over.size();
+      for (const auto id : cycle.claimed_ids)
+        if (!still.count(id)) cycle.taken_over.insert(id);
+      if (cycle.taken_over.size() > known)
+        spdlog::warn("dispatch: {} of {} claimed event(s) were taken over by another worker after their lease ran "
+                     "out; this cycle leaves them to it",
+                     cycle.taken_over.size(), cycle.claimed_ids.size());
+    } catch (const std::exception& e) {
+      spdlog::warn("dispatch: could not renew a lease, sending on: {}", e.what());
+    }
+  }
+  if (!cycle.taken_over.empty()) {
+    std::erase_if(events, [&](const store::ClaimedEvent* e) { return cycle.taken_over.count(e->id) > 0; });
+    if (events.empty()) return;
+  }
   // A pixel paused earlier in this cycle: release the rest untouched.
   if (cycle.paused.count(pixel) && events.size() > 1) {
     for (const auto* e : events) cycle.outcomes.push_back({e->id, "", false, clock_.now(), "", {}, "", false});
@@ -231,22 +264,6 @@ void Dispatcher::sendGroup(Cycle& cycle, const std::string& pixel, std::vector<c
     req.data_json += events[i]->payload_json;
   }
   req.data_json += ']';
-
-  // A cycle can outlast its lease: a batch split down to single events is up to 2n - 1 requests.
-  // Past half the lease, it is renewed before the next request, so no other worker takes these
-  // events over and sends them a second time meanwhile.
-  if (const TimePoint before = clock_.now(); before - cycle.leased_at >= s.lease / 2) {
-    try {
-      const int held = store_.renewLease(cycle.token, cycle.claimed_ids, before + s.lease);
-      cycle.leased_at = before;
-      if (held < static_cast<int>(cycle.claimed_ids.size()))
-        spdlog::warn("dispatch: {} of {} claimed event(s) were taken over after their lease ran out; they may be "
-                     "sent twice (Meta deduplicates them by event_id)",
-                     cycle.claimed_ids.size() - static_cast<size_t>(held), cycle.claimed_ids.size());
-    } catch (const std::exception& e) {
-      spdlog::warn("dispatch: could not renew a lease, sending on: {}", e.what());
-    }
-  }
 
   const auto resp = api_.sendEvents(req);
   const TimePoint now = clock_.now();

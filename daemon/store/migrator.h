@@ -24,7 +24,7 @@ struct MigrationFile {
 
 struct MigrationLockPolicy {
   std::chrono::milliseconds lock_timeout{2000};
-  int attempts = 30;
+  int attempts = 20;   // with the defaults, about a minute: inside systemd's start timeout
   std::chrono::milliseconds pause{1000};   // between attempts
 };
 

@@ -51,7 +51,8 @@ std::vector<ClaimedEvent> OutboundStore::claim(const std::string& owner, TimePoi
   });
 }
 
-int OutboundStore::renewLease(const std::string& owner, const std::vector<int64_t>& ids, TimePoint until) {
+std::vector<int64_t> OutboundStore::renewLease(const std::string& owner, const std::vector<int64_t>& ids,
+                                               TimePoint until) {
   std::vector<std::optional<std::string>> id_texts;
   id_texts.reserve(ids.size());
   for (const auto id : ids) id_texts.emplace_back(std::to_string(id));
@@ -59,10 +60,13 @@ int OutboundStore::renewLease(const std::string& owner, const std::vector<int64_
     pqxx::work tx(c);
     relaxedCommit(tx);
     const auto r = tx.exec_params("UPDATE outbound_events SET lease_expires_at = to_timestamp($3::float8)"
-                                  " WHERE id = ANY($1::bigint[]) AND lease_owner = $2",
+                                  " WHERE id = ANY($1::bigint[]) AND lease_owner = $2 RETURNING id",
                                   sql::arrayLiteral(id_texts), owner, sql::ts(until));
     tx.commit();
-    return static_cast<int>(r.affected_rows());
+    std::vector<int64_t> held;
+    held.reserve(r.size());
+    for (const auto& row : r) held.push_back(row[0].as<int64_t>());
+    return held;
   });
 }
 
@@ -189,6 +193,21 @@ void OutboundStore::probePausedNow(TimePoint now) {
   pool_.with([&](pqxx::connection_base& c) {
     pqxx::work tx(c);
     tx.exec_params("UPDATE pixel_pauses SET next_probe_at = to_timestamp($1::float8)", sql::ts(now));
+    tx.commit();
+    return 0;
+  });
+}
+
+void OutboundStore::makeDueNow(const std::vector<std::string>& pixel_ids, const std::string& error_prefix,
+                               TimePoint now) {
+  if (pixel_ids.empty()) return;
+  std::vector<std::optional<std::string>> pixels(pixel_ids.begin(), pixel_ids.end());
+  pool_.with([&](pqxx::connection_base& c) {
+    pqxx::work tx(c);
+    tx.exec_params("UPDATE outbound_events SET next_attempt_at = to_timestamp($3::float8)"
+                   " WHERE status IN ('pending', 'retrying') AND pixel_id = ANY($1::text[])"
+                   " AND starts_with(last_error, $2) AND next_attempt_at > to_timestamp($3::float8)",
+                   sql::arrayLiteral(pixels), error_prefix, sql::ts(now));
     tx.commit();
     return 0;
   });

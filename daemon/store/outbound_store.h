@@ -69,8 +69,8 @@ class OutboundStore {
   // paused unless its probe is due), oldest first.
   std::vector<ClaimedEvent> claim(const std::string& owner, TimePoint now, std::chrono::seconds lease, int limit);
 
-  // Extends owner's lease on these rows to `until`; returns how many rows it still held.
-  int renewLease(const std::string& owner, const std::vector<int64_t>& ids, TimePoint until);
+  // Extends owner's lease on these rows to `until`; returns the ids it still held.
+  std::vector<int64_t> renewLease(const std::string& owner, const std::vector<int64_t>& ids, TimePoint until);
 
   // Applies outcomes and appends attempts in one transaction; clears the leases of owner.
   void complete(const std::string& owner, const std::vector<EventOutcome>& outcomes,
@@ -81,6 +81,9 @@ class OutboundStore {
   std::vector<PixelPause> pausedPixels();
   // Makes every paused pixel due for a probe now (after a configuration reload).
   void probePausedNow(TimePoint now);
+  // Makes due now the unsent events of these pixels whose last_error starts with
+  // error_prefix (events that waited for an access token, once a reload brings one).
+  void makeDueNow(const std::vector<std::string>& pixel_ids, const std::string& error_prefix, TimePoint now);
 
   QueueStats stats(TimePoint now);
 

@@ -526,6 +526,41 @@ TEST_CASE("a cycle that outlasts half its lease renews it before its next reques
   CHECK(column(f, second, "lease_owner") == "");
 }
 
+TEST_CASE("events taken over by another worker after their lease ran out are left to it", "[dispatch]") {
+  Fixture f;
+  FakeGraphServer graph;
+  auto cfg = testConfig(f.db);
+  useGraph(cfg, graph);
+  cfg.dispatch.lease_seconds = 120;
+  TestDaemon d(cfg, f.clock);
+  const int64_t first = queuePurchase(d, f, "1", unixNow(f.clock) - 60);
+  const int64_t second = queuePurchase(d, f, "2", unixNow(f.clock) - 60);
+
+  // The batch is refused as a whole and split. The first single request stalls for 200 s: the
+  // lease runs out, and another worker claims the second event meanwhile.
+  int n = 0;
+  graph.setResponder([&](const RecordedRequest& r) -> std::pair<int, std::string> {
+    if (++n == 1)
+      return {400, FakeGraphServer::errorBody(100, 0, "Invalid parameter", "Missing Currency", "currency is required",
+                                              false, "OAuthException", "TraceSplit")};
+    if (n == 2) {
+      f.clock.advance(200s);
+      f.db.exec("UPDATE outbound_events SET lease_owner = 'other-worker#1', lease_expires_at = now() + interval '2 min'"
+                " WHERE id = " + std::to_string(second));
+    }
+    return {200, FakeGraphServer::successBody(static_cast<int>(eventIdsIn(r.body).size()))};
+  });
+
+  CHECK(d->dispatcher().runOnce() == 2);
+  // The second event was not sent by this cycle, and its row is the other worker's, untouched.
+  REQUIRE(graph.requestCount() == 2);
+  CHECK(eventIdsIn(graph.requests().at(1).body) == std::vector<std::string>{"evt-1"});
+  CHECK(column(f, first, "status") == "sent");
+  CHECK(column(f, second, "status") == "pending");
+  CHECK(column(f, second, "lease_owner") == "other-worker#1");
+  CHECK(f.db.scalar("SELECT count(*) FROM send_attempts WHERE outbound_event_id = " + std::to_string(second)) == "1");
+}
+
 TEST_CASE("a Graph server whose certificate comes from an unknown CA is refused and the event retries", "[dispatch]") {
   Fixture f;
   FakeGraphServer graph;
@@ -619,9 +654,8 @@ TEST_CASE("a pixel without an access token never reaches the Graph server, and i
   CHECK(column(f, queued, "status") == "pending");
   CHECK(graph.requestCount() == 0);
 
-  // The new token arrives: the event goes out with its own event_id.
+  // The new token arrives: the event goes out at once, with its own event_id.
   d->reload(cfg);
-  f.clock.advance(5min);
   drain(d);
   CHECK(column(f, queued, "status") == "sent");
   CHECK(column(f, later, "status") == "dry_run");

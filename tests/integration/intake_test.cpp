@@ -172,6 +172,16 @@ TEST_CASE("a Stripe test-mode payment is stored as ignored by a production insta
     CHECK(d->matchReceived() == 0);
     CHECK(f.db.scalar("SELECT count(*) FROM payments") == "0");
     CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "0");
+
+    // Stored as received by an instance before this rule (or put back to received by hand):
+    // matching, which reads the body again, ignores it too.
+    const std::string body = testMode(checkoutFor(f.clock, "t2"));
+    f.db.exec("INSERT INTO webhook_deliveries (provider, delivery_id, event_type, status, livemode, raw_payload,"
+              " received_at) VALUES ('stripe', 'evt_t2', 'checkout.session.completed', 'received', false, " +
+              f.db.scalar("SELECT quote_literal($$" + body + "$$)") + "::jsonb, now())");
+    CHECK(d->matchReceived() == 1);
+    CHECK(f.db.scalar("SELECT status FROM webhook_deliveries WHERE delivery_id = 'evt_t2'") == "ignored");
+    CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "0");
   }
   {
     Fixture f;

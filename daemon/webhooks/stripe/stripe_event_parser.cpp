@@ -429,6 +429,12 @@ ParseResult malformedResult(std::string error) {
 
 }  // namespace
 
+void ignoreTestModeUnlessAccepted(PaymentFacts& f, bool accept_test_mode) {
+  if (!f.paid || f.livemode || accept_test_mode) return;
+  f.paid = false;
+  f.ignore_reason = "Stripe test-mode event (livemode false) on a production instance: not a real payment";
+}
+
 ParseResult parseStripeEvent(std::string_view raw_body, const std::vector<std::string>& paid_event_types) {
   try {
     return parse(raw_body, paid_event_types);

@@ -14,4 +14,10 @@ namespace capi::webhooks::stripe {
 // (webhooks/stripe/stripe_amount.h). Never throws: any unreadable input is Malformed.
 ParseResult parseStripeEvent(std::string_view raw_body, const std::vector<std::string>& paid_event_types);
 
+// A payment made with Stripe's test keys (livemode false: the test endpoint's secret listed
+// beside the live one, `stripe listen` forwarding here) is never a Purchase of a production
+// pixel: unless test mode is accepted (a staging instance), paid facts become ignored, with
+// the reason. Intake and matching (which reads stored bodies again) both apply it.
+void ignoreTestModeUnlessAccepted(PaymentFacts& f, bool accept_test_mode);
+
 }  // namespace capi::webhooks::stripe

@@ -34,6 +34,19 @@ TEST_CASE("check-config says when no Stripe secret is set, as an empty variable 
   CHECK(out2.str().find(note) != std::string::npos);
 }
 
+TEST_CASE("check-config accepts a wait of up to 7 days but notes one over two", "[config][check-config]") {
+  TempDir dir;
+  const std::string note = "# matching.wait_seconds is over two days";
+  std::ostringstream out, err;
+  CHECK(runCheckConfig(dir.write("two.conf", "[database]\nurl = postgresql://db/capi\n[matching]\nwait_seconds = 172800\n"),
+                       {}, out, err) == 0);
+  CHECK(out.str().find(note) == std::string::npos);
+  std::ostringstream out2, err2;
+  CHECK(runCheckConfig(dir.write("week.conf", "[database]\nurl = postgresql://db/capi\n[matching]\nwait_seconds = 604800\n"),
+                       {}, out2, err2) == 0);
+  CHECK(out2.str().find(note) != std::string::npos);
+}
+
 TEST_CASE("check-config lists every problem on stderr and exits 78", "[config][check-config]") {
   TempDir dir;
   std::string path = dir.write("bad.conf", "[database]\nurl = postgresql://db/capi\n[server]\nthreads = -1\n[meta]\naccess_token = EAAbad token\n");
