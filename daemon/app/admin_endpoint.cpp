@@ -39,7 +39,8 @@ using AuditFn = std::function<int(const std::vector<std::string>&, std::ostream&
 // The debug console. Static: it holds no data and no token. It asks for the token (kept in the
 // tab's sessionStorage only), then reads the JSON API with it and writes every value as text
 // (textContent), never as markup: event ids, Meta's messages and order references come from
-// outside.
+// outside. Opening it reads the status and the unsent rows (indexed); the audit, which reads
+// the window's events, runs on request only.
 constexpr const char* kConsole = R"HTML(<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>capi-reconciler</title>
 <style>
@@ -49,11 +50,13 @@ th{background:#f3f3f3}.WARN{color:#a00;font-weight:bold}.OK{color:#070}#error{co
 </style></head><body>
 <h1>capi-reconciler</h1>
 <form id="login"><label>admin.token <input id="token" type="password" autocomplete="off"></label>
-<button>Show</button> <label>audit window <input id="since" value="7d" size="5"></label></form>
+<button>Show</button></form>
 <p id="error"></p>
 <h2>Status</h2><table id="status"></table>
-<h2>Audit</h2><table id="audit"></table>
-<h2>Retry table (unsent first, 100 rows at most)</h2><table id="retries"></table>
+<h2>Retry table: retrying, pending and dead (50 of each at most)</h2><table id="retries"></table>
+<h2>Audit</h2><form id="run-audit"><label>window <input id="since" value="24h" size="5"></label>
+<button>Run</button> (reads the events of the window: a while on a large database)</form>
+<table id="audit"></table>
 <script>
 "use strict";
 const $ = (id) => document.getElementById(id);
@@ -75,20 +78,35 @@ async function api(path) {
 }
 async function show() {
   $("error").textContent = "";
-  for (const t of ["status", "audit", "retries"]) $(t).replaceChildren();
+  for (const t of ["status", "retries"]) $(t).replaceChildren();
   try {
     const s = await api("/admin/api/status");
     for (const [k, v] of Object.entries(s)) row($("status"), [k, v]);
-    const a = await api("/admin/api/audit?since=" + encodeURIComponent($("since").value));
-    row($("audit"), ["check", "verdict", "figure", "cause", "fix"], true);
-    for (const c of a.checks) row($("audit"), [c.name, c.verdict, c.figure, c.cause, c.fix]).children[1].className = c.verdict;
-    const q = await api("/admin/api/retries?limit=100");
     row($("retries"), ["id", "pixel", "event_id", "status", "attempts", "next attempt", "last error"], true);
-    for (const e of q) row($("retries"), [e.id, e.pixel_id, e.event_id, e.status, e.attempts, e.next_attempt_at, e.last_error]);
+    // One status at a time: each is read through the index of unsent rows, never the whole table.
+    for (const status of ["retrying", "pending", "dead"]) {
+      const q = await api("/admin/api/retries?status=" + status + "&limit=50");
+      for (const e of q) row($("retries"), [e.id, e.pixel_id, e.event_id, e.status, e.attempts, e.next_attempt_at, e.last_error]);
+    }
   } catch (e) {
     $("error").textContent = e.message;
   }
 }
+async function audit() {
+  $("error").textContent = "";
+  $("audit").replaceChildren();
+  try {
+    const a = await api("/admin/api/audit?since=" + encodeURIComponent($("since").value));
+    row($("audit"), ["check", "verdict", "figure", "cause", "fix"], true);
+    for (const c of a.checks) row($("audit"), [c.name, c.verdict, c.figure, c.cause, c.fix]).children[1].className = c.verdict;
+  } catch (e) {
+    $("error").textContent = e.message;
+  }
+}
+$("run-audit").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  audit();
+});
 $("login").addEventListener("submit", (ev) => {
   ev.preventDefault();
   if ($("token").value) sessionStorage.setItem("capi-admin-token", $("token").value);

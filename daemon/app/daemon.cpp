@@ -99,7 +99,8 @@ void announce(const config::Config& c) {
   if (c.pixels.empty()) spdlog::warn("no pixel configured (meta.pixel_id): payments are recorded, nothing is queued");
   if (c.matching.wait_seconds > config::kLongestUsefulWaitSeconds)
     spdlog::warn("matching.wait_seconds = {} is over two days: Meta deduplicates against the pixel for 48 hours "
-                 "only, and an unmatched Purchase waits into Meta's 7 days",
+                 "only, and an unmatched Purchase, timed at the payment, has only what is left of Meta's 7 days "
+                 "for its retries (none at 7 days: it is never sent)",
                  c.matching.wait_seconds);
   if (c.stripe.webhook_secrets.empty())
     spdlog::warn("no Stripe webhook secret (stripe.webhook_secret): POST /webhooks/stripe is not served (404); "
@@ -461,7 +462,12 @@ void Daemon::reload(const config::Config& c) {
   i.dispatcher->updateSettings(dispatchSettings(c, i.gather));
   i.events_options->set(eventsOptions(c));
   // The Stripe route exists only when it started with a secret; rotating secrets is a reload.
-  if (!c.stripe.webhook_secrets.empty()) i.stripe_options->set(stripeOptions(c));
+  // The other options (paid types, test mode) serve matching too: they are taken either way.
+  {
+    auto o = stripeOptions(c);
+    if (o.secrets.empty()) o.secrets = i.stripe_options->get()->secrets;
+    i.stripe_options->set(std::move(o));
+  }
   if (c.stripe.webhook_secrets.empty() != i.config.stripe.webhook_secrets.empty())
     spdlog::warn("reload: adding or removing the Stripe endpoint (stripe.webhook_secret) takes effect after a restart");
   i.metrics.set("capi_dry_run", {}, c.dryRun() ? 1 : 0);

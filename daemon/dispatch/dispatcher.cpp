@@ -185,6 +185,13 @@ int Dispatcher::runOnce() {
   for (auto& [pixel, events] : groups) {
     auto tok = s.tokens.find(pixel);
     if (tok == s.tokens.end() || tok->second.empty()) {
+      // A reload may have brought the token since this cycle began: give the events back, due
+      // now, for the next cycle to send with it.
+      const auto current = settings();
+      if (auto t = current->tokens.find(pixel); t != current->tokens.end() && !t->second.empty()) {
+        for (const auto* e : events) cycle.outcomes.push_back({e->id, "", false, now, "", {}, "", false});
+        continue;
+      }
       // The pixel lost its token here (removed by a reload while a new one is awaited, or this
       // instance's configuration lags another's): nothing may leave the machine, and nothing is
       // lost either. The events wait, spending no attempt, and are looked at again after
@@ -392,8 +399,13 @@ void Dispatcher::sendGroup(Cycle& cycle, const std::string& pixel, std::vector<c
 
 void Dispatcher::recordCompletion(Cycle& cycle) {
   // Events Meta accepted must not be sent again because a bookkeeping write failed: keep the
-  // outcomes and retry until the database answers or the lease is about to run out.
-  const auto give_up = std::chrono::steady_clock::now() + cycle.settings->lease / 2;
+  // outcomes and retry until the database answers or the lease is about to run out (half the
+  // lease at most, and never past what is left of it since it was taken or renewed).
+  const auto lease_left = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      cycle.leased_at + cycle.settings->lease - clock_.now() - std::chrono::seconds(5));
+  const auto give_up = std::chrono::steady_clock::now() +
+                       std::clamp(lease_left, std::chrono::steady_clock::duration::zero(),
+                                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(cycle.settings->lease / 2));
   auto pause = std::chrono::milliseconds(200);
   for (;;) {
     try {

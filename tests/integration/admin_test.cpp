@@ -98,6 +98,7 @@ TEST_CASE("the debug console page holds no data, and the audit is one more admin
     CHECK(page.headers["Content-Security-Policy"].find("default-src 'none'") != std::string::npos);
     CHECK(page.headers["Cache-Control"] == "no-store");
     CHECK(page.body.find("/admin/api/audit") != std::string::npos);
+    CHECK(page.body.find("/admin/api/retries?status=") != std::string::npos);   // by status: indexed reads
     CHECK(page.body.find("\"queue\"") == std::string::npos);   // no status document in it
     CHECK(page.body.find("c0nsole-token") == std::string::npos);
     CHECK(page.body.find("innerHTML") == std::string::npos);   // values are written as text only

@@ -663,6 +663,37 @@ TEST_CASE("a pixel without an access token never reaches the Graph server, and i
   CHECK(eventIdsIn(graph.requests().at(0).body) == std::vector<std::string>{"evt-1"});
 }
 
+TEST_CASE("a pixel whose token a reload brings during a cycle has its events given back, due now, not parked",
+          "[dispatch]") {
+  Fixture f;
+  FakeGraphServer graph;
+  auto cfg = testConfig(f.db);
+  cfg.pixels.push_back({"b", "222", ""});
+  useGraph(cfg, graph);   // both pixels have a token
+  cfg.dispatch.pause_probe_seconds = 300;
+  TestDaemon d(cfg, f.clock);
+  const int64_t id = queuePurchase(d, f, "1", unixNow(f.clock));
+  const std::string of_b = f.db.scalar("SELECT id FROM outbound_events WHERE pixel_id = '222'");
+  REQUIRE(f.db.scalar("SELECT count(*) FROM outbound_events WHERE status = 'pending'") == "2");
+
+  // Pixel 222 loses its token; the next cycle claims both events and, while it sends pixel 111's,
+  // a reload brings 222's token back.
+  auto without_b = cfg;
+  without_b.pixels.at(1).access_token.clear();
+  d->reload(without_b);
+  graph.setResponder([&](const RecordedRequest& r) -> std::pair<int, std::string> {
+    if (graph.requestCount() == 1) d->reload(cfg);
+    return {200, FakeGraphServer::successBody(static_cast<int>(eventIdsIn(r.body).size()))};
+  });
+  CHECK(d->dispatcher().runOnce() == 2);
+  CHECK(column(f, id, "status") == "sent");
+  // Pixel 222's event is due now, not parked for pause_probe_seconds: the next cycle sends it.
+  CHECK(f.db.scalar("SELECT status FROM outbound_events WHERE id = " + of_b) == "pending");
+  CHECK(d->dispatcher().runOnce() == 1);
+  CHECK(f.db.scalar("SELECT status FROM outbound_events WHERE id = " + of_b) == "sent");
+  CHECK(graph.requestCount() == 2);
+}
+
 TEST_CASE("`retries retry ID` requeues a dead event and it is then sent", "[dispatch]") {
   // The command stamps the requeue with the real time, so this clock starts there.
   Fixture f;

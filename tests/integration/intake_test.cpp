@@ -197,6 +197,29 @@ TEST_CASE("a Stripe test-mode payment is stored as ignored by a production insta
   }
 }
 
+TEST_CASE("an instance without a Stripe endpoint takes a reload's environment for the deliveries it matches",
+          "[intake]") {
+  Fixture f;
+  auto cfg = testConfig(f.db);
+  cfg.environment = "staging";
+  cfg.stripe.webhook_secrets.clear();   // this instance only matches what others stored
+  cfg.matching.wait_seconds = 0;
+  TestDaemon d(cfg, f.clock);
+  auto production = cfg;
+  production.environment = "production";
+  d->reload(production);
+
+  std::string body = checkoutFor(f.clock, "r1");
+  const std::string live = R"("livemode":true,"pending_webhooks")";
+  body.replace(body.find(live), live.size(), R"("livemode":false,"pending_webhooks")");
+  f.db.exec("INSERT INTO webhook_deliveries (provider, delivery_id, event_type, status, livemode, raw_payload,"
+            " received_at) VALUES ('stripe', 'evt_r1', 'checkout.session.completed', 'received', false, " +
+            f.db.scalar("SELECT quote_literal($$" + body + "$$)") + "::jsonb, now())");
+  CHECK(d->matchReceived() == 1);
+  CHECK(f.db.scalar("SELECT status FROM webhook_deliveries") == "ignored");
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "0");
+}
+
 TEST_CASE("webhooks posted concurrently, each several times, are stored once each and acknowledged once as stored",
           "[intake]") {
   Fixture f;
