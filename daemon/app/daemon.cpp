@@ -98,10 +98,7 @@ void announce(const config::Config& c) {
   }
   if (c.pixels.empty()) spdlog::warn("no pixel configured (meta.pixel_id): payments are recorded, nothing is queued");
   if (c.matching.wait_seconds > config::kLongestUsefulWaitSeconds)
-    spdlog::warn("matching.wait_seconds = {} is over two days: Meta deduplicates against the pixel for 48 hours "
-                 "only, and an unmatched Purchase, timed at the payment, has only what is left of Meta's 7 days "
-                 "for its retries (none at 7 days: it is never sent)",
-                 c.matching.wait_seconds);
+    spdlog::warn("{} (it is {})", config::kLongWaitWarning, c.matching.wait_seconds);
   if (c.stripe.webhook_secrets.empty())
     spdlog::warn("no Stripe webhook secret (stripe.webhook_secret): POST /webhooks/stripe is not served (404); "
                  "an empty CAPI_RECONCILER_STRIPE_WEBHOOK_SECRET overrides the file and credentials too");

@@ -60,6 +60,10 @@ enum class UnmatchedPolicy { Send, Drop };
 
 // Past this a payment's wait buys nothing: Meta deduplicates against the pixel for 48 hours.
 inline constexpr int kLongestUsefulWaitSeconds = 2 * 86400;
+inline constexpr const char* kLongWaitWarning =
+    "matching.wait_seconds is over two days: Meta deduplicates against the pixel for 48 hours only, and an "
+    "unmatched Purchase, timed at the payment, has only what is left of Meta's 7 days for its retries (none at 7 "
+    "days: it is never sent)";
 
 struct MatchingConfig {
   int wait_seconds = 600;

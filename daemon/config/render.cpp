@@ -66,8 +66,7 @@ std::string renderRedacted(const Config& c) {
   if (c.stripe.webhook_secrets.empty())
     w.comment("stripe: no webhook secret, so POST /webhooks/stripe is not served (404)");
   if (c.matching.wait_seconds > kLongestUsefulWaitSeconds)
-    w.comment("matching.wait_seconds is over two days: Meta deduplicates against the pixel for 48 hours only, and "
-              "an unmatched Purchase, timed at the payment, has only what is left of Meta's 7 days (none at 7 days)");
+    w.comment(kLongWaitWarning);
   w.comment(c.meta.test_event_code.empty()
                 ? "test event code: not set"
                 : "test event code: set by CAPI_RECONCILER_META_TEST_EVENT_CODE; Meta files these events under Test Events");

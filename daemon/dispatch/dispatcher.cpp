@@ -17,6 +17,12 @@ namespace {
 constexpr std::chrono::seconds kLastRetryLead = std::chrono::minutes(1);
 // last_error of an event that waits because this instance has no access token for its pixel.
 constexpr const char* kNoTokenError = "no access token for this pixel on this instance: not sent, waiting";
+
+// Gives claimed events back untouched (status ""): due again as they were, no attempt spent.
+void giveBack(std::vector<store::EventOutcome>& outcomes, const std::vector<const store::ClaimedEvent*>& events,
+              TimePoint now) {
+  for (const auto* e : events) outcomes.push_back({e->id, "", false, now, "", {}, "", false});
+}
 }  // namespace
 
 void Wakeup::shutdown() {
@@ -189,21 +195,20 @@ int Dispatcher::runOnce() {
       // now, for the next cycle to send with it.
       const auto current = settings();
       if (auto t = current->tokens.find(pixel); t != current->tokens.end() && !t->second.empty()) {
-        for (const auto* e : events) cycle.outcomes.push_back({e->id, "", false, now, "", {}, "", false});
+        giveBack(cycle.outcomes, events, now);
         continue;
       }
       // The pixel lost its token here (removed by a reload while a new one is awaited, or this
       // instance's configuration lags another's): nothing may leave the machine, and nothing is
       // lost either. The events wait, spending no attempt, and are looked at again after
       // pause_probe_seconds (or go dead as expired after Meta's 7 days).
-      const std::string why = kNoTokenError;
       for (const auto* e : events) {
         store::EventOutcome o;
         o.id = e->id;
         o.status = e->attempts > 0 ? "retrying" : "pending";
         o.count_attempt = false;
         o.next_attempt_at = now + s.pause_probe;
-        o.last_error = why;
+        o.last_error = kNoTokenError;
         cycle.outcomes.push_back(o);
       }
       spdlog::warn("pixel {}: {} event(s) wait: this instance has no access token for the pixel; looked at again "
@@ -213,7 +218,7 @@ int Dispatcher::runOnce() {
     }
     if (cycle.paused.count(pixel)) {
       // A paused pixel's probe: one event tells whether the token works again.
-      for (size_t i = 1; i < events.size(); ++i) cycle.outcomes.push_back({events[i]->id, "", false, now, "", {}, "", false});
+      giveBack(cycle.outcomes, {events.begin() + 1, events.end()}, now);
       events.resize(1);
     }
     for (size_t i = 0; i < events.size(); i += batch_size) {
@@ -258,7 +263,7 @@ void Dispatcher::sendGroup(Cycle& cycle, const std::string& pixel, std::vector<c
   }
   // A pixel paused earlier in this cycle: release the rest untouched.
   if (cycle.paused.count(pixel) && events.size() > 1) {
-    for (const auto* e : events) cycle.outcomes.push_back({e->id, "", false, clock_.now(), "", {}, "", false});
+    giveBack(cycle.outcomes, events, clock_.now());
     return;
   }
   graph::GraphRequest req;

@@ -490,6 +490,15 @@ TEST_CASE("throttling (code 4) and 5xx answers are retried until max_attempts, t
                     " FROM send_attempts") == "throttled:4,server:0,server:0");
 }
 
+// Meta's answer to a batch with an invalid event: the whole request is refused, and the cycle
+// splits it until each event is sent alone.
+namespace {
+std::pair<int, std::string> refusedAsWhole() {
+  return {400, FakeGraphServer::errorBody(100, 0, "Invalid parameter", "Missing Currency", "currency is required", false,
+                                          "OAuthException", "TraceSplit")};
+}
+}  // namespace
+
 TEST_CASE("a cycle that outlasts half its lease renews it before its next request, so no one takes its events over",
           "[dispatch]") {
   Fixture f;
@@ -511,8 +520,7 @@ TEST_CASE("a cycle that outlasts half its lease renews it before its next reques
                          unixNow(f.clock));
     f.clock.advance(100s);
     if (++n == 1)
-      return {400, FakeGraphServer::errorBody(100, 0, "Invalid parameter", "Missing Currency", "currency is required",
-                                              false, "OAuthException", "TraceSplit")};
+      return refusedAsWhole();
     return {200, FakeGraphServer::successBody(static_cast<int>(eventIdsIn(r.body).size()))};
   });
 
@@ -541,8 +549,7 @@ TEST_CASE("events taken over by another worker after their lease ran out are lef
   int n = 0;
   graph.setResponder([&](const RecordedRequest& r) -> std::pair<int, std::string> {
     if (++n == 1)
-      return {400, FakeGraphServer::errorBody(100, 0, "Invalid parameter", "Missing Currency", "currency is required",
-                                              false, "OAuthException", "TraceSplit")};
+      return refusedAsWhole();
     if (n == 2) {
       f.clock.advance(200s);
       f.db.exec("UPDATE outbound_events SET lease_owner = 'other-worker#1', lease_expires_at = now() + interval '2 min'"

@@ -110,6 +110,21 @@ struct AwaitedAcknowledgements {
   }
 };
 
+// A checkout made with Stripe's test keys (livemode false).
+std::string testModeCheckout(const Clock& clock, const std::string& key) {
+  std::string body = checkoutFor(clock, key);
+  const std::string live = R"("livemode":true,"pending_webhooks")";
+  body.replace(body.find(live), live.size(), R"("livemode":false,"pending_webhooks")");
+  return body;
+}
+
+// A test-mode delivery stored as received, as an instance before the test-mode rule stored it.
+void storeReceivedTestMode(const Fixture& f, const std::string& key) {
+  f.db.exec("INSERT INTO webhook_deliveries (provider, delivery_id, event_type, status, livemode, raw_payload,"
+            " received_at) VALUES ('stripe', 'evt_" + key + "', 'checkout.session.completed', 'received', false, "
+            "$body$" + testModeCheckout(f.clock, key) + "$body$::jsonb, now())");
+}
+
 }  // namespace
 
 TEST_CASE("a webhook is answered once its delivery is stored; the matching worker then makes the Purchase",
@@ -154,17 +169,12 @@ TEST_CASE("a webhook is answered once its delivery is stored; the matching worke
 
 TEST_CASE("a Stripe test-mode payment is stored as ignored by a production instance, and matched by a staging one",
           "[intake]") {
-  auto testMode = [](std::string body) {
-    const std::string live = R"("livemode":true,"pending_webhooks")";
-    body.replace(body.find(live), live.size(), R"("livemode":false,"pending_webhooks")");
-    return body;
-  };
   {
     Fixture f;
     auto cfg = testConfig(f.db);
     REQUIRE(cfg.production());
     TestDaemon d(cfg, f.clock);
-    auto r = postSigned(d, f.clock, testMode(checkoutFor(f.clock, "t1")));
+    auto r = postSigned(d, f.clock, testModeCheckout(f.clock, "t1"));
     REQUIRE(r.status == 200);
     CHECK(r.body.find("\"ignored\"") != std::string::npos);
     CHECK(r.body.find("test-mode") != std::string::npos);
@@ -175,10 +185,7 @@ TEST_CASE("a Stripe test-mode payment is stored as ignored by a production insta
 
     // Stored as received by an instance before this rule (or put back to received by hand):
     // matching, which reads the body again, ignores it too.
-    const std::string body = testMode(checkoutFor(f.clock, "t2"));
-    f.db.exec("INSERT INTO webhook_deliveries (provider, delivery_id, event_type, status, livemode, raw_payload,"
-              " received_at) VALUES ('stripe', 'evt_t2', 'checkout.session.completed', 'received', false, " +
-              f.db.scalar("SELECT quote_literal($$" + body + "$$)") + "::jsonb, now())");
+    storeReceivedTestMode(f, "t2");
     CHECK(d->matchReceived() == 1);
     CHECK(f.db.scalar("SELECT status FROM webhook_deliveries WHERE delivery_id = 'evt_t2'") == "ignored");
     CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "0");
@@ -189,7 +196,7 @@ TEST_CASE("a Stripe test-mode payment is stored as ignored by a production insta
     cfg.environment = "staging";
     cfg.matching.wait_seconds = 0;   // no browser event here: sent unmatched at once
     TestDaemon d(cfg, f.clock);
-    auto r = postSigned(d, f.clock, testMode(checkoutFor(f.clock, "t1")));
+    auto r = postSigned(d, f.clock, testModeCheckout(f.clock, "t1"));
     REQUIRE(r.status == 200);
     CHECK(r.body.find("\"stored\"") != std::string::npos);
     CHECK(d->matchReceived() == 1);
@@ -209,12 +216,7 @@ TEST_CASE("an instance without a Stripe endpoint takes a reload's environment fo
   production.environment = "production";
   d->reload(production);
 
-  std::string body = checkoutFor(f.clock, "r1");
-  const std::string live = R"("livemode":true,"pending_webhooks")";
-  body.replace(body.find(live), live.size(), R"("livemode":false,"pending_webhooks")");
-  f.db.exec("INSERT INTO webhook_deliveries (provider, delivery_id, event_type, status, livemode, raw_payload,"
-            " received_at) VALUES ('stripe', 'evt_r1', 'checkout.session.completed', 'received', false, " +
-            f.db.scalar("SELECT quote_literal($$" + body + "$$)") + "::jsonb, now())");
+  storeReceivedTestMode(f, "r1");
   CHECK(d->matchReceived() == 1);
   CHECK(f.db.scalar("SELECT status FROM webhook_deliveries") == "ignored");
   CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "0");
