@@ -104,7 +104,7 @@ void checkResult(const ParseResult& r) {
   check(f.currency.size() == 3 && std::all_of(f.currency.begin(), f.currency.end(),
                                               [](char c) { return c >= 'a' && c <= 'z'; }),
         "currency is not three lowercase letters");
-  check(f.created.time_since_epoch().count() >= 0, "created before 1970");
+  check(f.paid_at.time_since_epoch().count() >= 0, "paid_at before 1970");
   check(std::none_of(f.customer.first_name.begin(), f.customer.first_name.end(), isSpace),
         "first name holds whitespace");
   const std::string& ln = f.customer.last_name;

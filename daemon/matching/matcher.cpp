@@ -202,6 +202,9 @@ std::vector<std::string> objectIds(const webhooks::PaymentFacts& facts) {
 struct Matcher::BatchPayments {
   std::map<std::pair<std::string, std::string>, int64_t> by_id;
   std::map<int64_t, std::string> key_of;
+  // Browser events (client_events.id) a payment of this batch has taken: the batch's lookup ran
+  // before, so another new payment may have found the same one.
+  std::set<int64_t> events_taken;
 
   void add(const std::string& provider, int64_t id, const std::string& key, const std::vector<std::string>& ids) {
     key_of.emplace(id, key);
@@ -351,17 +354,19 @@ int Matcher::matchDelivery(store::MatchTx& tx, const MatchingSettings& s, const 
   p.browser_event_id = facts.browser_event_id;
   p.amount_minor = facts.amount_minor;
   p.currency = facts.currency;
-  p.paid_at = facts.created.time_since_epoch().count() != 0 ? facts.created : arrived;
+  p.paid_at = facts.paid_at.time_since_epoch().count() != 0 ? facts.paid_at : arrived;
   p.user_data_json = customer.toJson();
   p.anomalies_json = customer.anomaliesJson();
   p.status = "waiting";
   p.match_deadline = arrived + std::chrono::seconds(s.wait_seconds);
   p.created_at = now;
-  // A payment sharing its browser event or derived id with another new payment of this batch
-  // finds the id free here; the outbound insert then skips the row and resolve() falls back to
-  // the payment's own id, as for a concurrent transaction.
+  // A payment sharing its derived id with another new payment of this batch finds the id free
+  // here; the outbound insert then skips the row and resolve() falls back to the payment's own
+  // id, as for a concurrent transaction.
   store::MatchTx::EventLookup lookup;
-  if (found == nullptr) {
+  if (found == nullptr || (found->event && known.events_taken.count(found->event->id) > 0)) {
+    // Looked up again, this transaction's own links now visible: an earlier payment of the batch
+    // took the event found (a customer id as reference), so this one looks for its own.
     lookup = tx.lookupEvents({{p.refs, p.browser_event_id, derivedEventId(p.order_ref, p.payment_key)}},
                              pixelIds(s))
                  .at(0);
@@ -371,6 +376,7 @@ int Matcher::matchDelivery(store::MatchTx& tx, const MatchingSettings& s, const 
   const auto& event = found->event;
   std::string detail;
   store::MatchTx::Queued queued;
+  bool waits = false;
   if (event && lendsEventId(*event, p)) {
     queued = resolve(tx, s, p, &*event, true, now, found->event_id_taken, row);
     detail = "matched browser event " + event->event_id;
@@ -378,10 +384,12 @@ int Matcher::matchDelivery(store::MatchTx& tx, const MatchingSettings& s, const 
     queued = resolve(tx, s, p, event ? &*event : nullptr, false, now, found->derived_event_id_taken, row);
     detail = "no browser Purchase: sent with the derived event_id";
   } else {
+    waits = true;
     p.id = tx.insertPayment(p, row, std::nullopt, now, {}).id;
     detail = "waiting up to " + std::to_string(s.wait_seconds) + " s for the browser event";
   }
   known.add(p.provider, p.id, p.payment_key, ids);
+  if (event && !waits) known.events_taken.insert(event->id);
   spdlog::info("{} {} {}: accepted, payment {} ({})", facts.provider, facts.event_type, facts.delivery_id,
                p.payment_key, detail);
   return queued.pending;

@@ -19,12 +19,20 @@ struct MatchTx::Impl {
 
 namespace {
 
+// A browser event that a payment already took (matched, or borrowed its cookies from) belongs to
+// that payment's order: a customer id used as order reference must not hand a previous order's
+// browser event to the next payment. c names the client_events row.
+std::string notTakenByPayment(const std::string& c) {
+  return "NOT EXISTS (SELECT 1 FROM payments lp WHERE lp.client_event_id = " + c + ".id)";
+}
+
 // The browser event a payment refers to (see MatchTx::findClientEvent), over the SQL expressions
 // that hold the payment's references (text[]) and its explicit browser event id (text, '' if none).
 std::string clientEventQuery(const std::string& refs, const std::string& browser_event_id) {
-  return "SELECT " + clientEventColumns() + " FROM client_events WHERE event_id = ANY(" + refs +
-         ") OR order_ref = ANY(" + refs + ") OR event_id = " + browser_event_id + " ORDER BY (event_id = " +
-         browser_event_id + ") DESC, (event_name = 'Purchase') DESC, event_time DESC, id DESC LIMIT 1";
+  return "SELECT " + clientEventColumns() + " FROM client_events WHERE (event_id = ANY(" + refs +
+         ") OR order_ref = ANY(" + refs + ") OR event_id = " + browser_event_id + ") AND " +
+         notTakenByPayment("client_events") + " ORDER BY (event_id = " + browser_event_id +
+         ") DESC, (event_name = 'Purchase') DESC, event_time DESC, id DESC LIMIT 1";
 }
 
 }  // namespace
@@ -249,7 +257,8 @@ std::vector<PaymentRecord> MatchTx::claimWaiting(int limit, TimePoint now) {
           " FROM payments p WHERE status = 'waiting' AND (match_deadline <= to_timestamp($2::float8) OR EXISTS ("
           "   SELECT 1 FROM client_events c"
           "   WHERE (c.event_id = ANY(p.refs) OR c.order_ref = ANY(p.refs) OR c.event_id = p.browser_event_id)"
-          "     AND (c.event_name = 'Purchase' OR c.event_id = p.browser_event_id)))"
+          "     AND (c.event_name = 'Purchase' OR c.event_id = p.browser_event_id) AND " +
+          notTakenByPayment("c") + "))"
           " ORDER BY match_deadline, id LIMIT $1 FOR UPDATE SKIP LOCKED",
       limit, sql::ts(now));
   for (const auto& row : r) out.push_back(toPayment(row));

@@ -40,7 +40,7 @@ struct PaymentFacts {
   std::string browser_event_id;  // an explicit browser event id carried by the payment (metadata.capi_event_id)
   std::optional<int64_t> amount_minor;   // ISO 4217 minor units (providers' own units converted)
   std::string currency;          // ISO 4217, lower case as Stripe sends it
-  TimePoint created{};           // when the payment object was created (provider clock)
+  TimePoint paid_at{};           // when the payment was made (provider clock; see the parser for each provider)
   CustomerData customer;
 };
 

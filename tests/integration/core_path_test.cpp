@@ -578,6 +578,23 @@ TEST_CASE("with only a non-Purchase browser event, the deadline sends the derive
   CHECK(f.db.scalar("SELECT payload->>'event_source_url' FROM outbound_events") == checkout.url);
 }
 
+TEST_CASE("an unmatched payment is sent at the moment of payment, not at the session's creation") {
+  Fixture f;
+  auto cfg = testConfig(f.db);
+  cfg.matching.wait_seconds = 0;
+  TestDaemon d(cfg, f.clock);
+  // A SEPA debit: the session was opened six days ago, the payment succeeded now.
+  StripeCheckout sc;
+  sc.type = "checkout.session.async_payment_succeeded";
+  sc.created = now(f.clock) - 6 * 86400;
+  sc.event_created = now(f.clock) - 30;
+  REQUIRE(d.postStripe(stripeCheckoutEvent(sc)).status == 200);
+  CHECK(f.db.scalar("SELECT extract(epoch from paid_at)::bigint FROM payments") == std::to_string(sc.event_created));
+  CHECK(f.db.scalar("SELECT extract(epoch from event_time)::bigint || ' ' || matched FROM outbound_events") ==
+        std::to_string(sc.event_created) + " false");
+  CHECK(f.db.scalar("SELECT status FROM outbound_events") == "dry_run");
+}
+
 TEST_CASE("a subscription checkout and the payment_intent.succeeded of its invoice are one order") {
   Fixture f;
   auto cfg = testConfig(f.db);
@@ -618,15 +635,68 @@ TEST_CASE("two payments sharing a client_reference_id (a customer id) are two or
   CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "2");
 }
 
-TEST_CASE("a second payment naming the same browser Purchase keeps its own event_id; the first keeps the browser's") {
+TEST_CASE("a customer's next order waits for its own browser Purchase instead of taking the previous order's") {
   Fixture f;
   TestDaemon d(testConfig(f.db), f.clock);
   BrowserEvent be;
-  be.order_ref = "cus_7";
+  be.order_ref = "cus_7";   // a customer id used as client_reference_id: shared by the customer's orders
   be.event_time = now(f.clock) - 5;
   REQUIRE(d.post("/v1/events", browserEventJson(be)).status == 202);
   StripeCheckout first;
   first.client_reference_id = "cus_7";
+  first.created = now(f.clock);
+  REQUIRE(d.postStripe(stripeCheckoutEvent(first)).status == 200);
+  const std::string by_key = "SELECT string_agg(o.event_id || ' ' || o.matched, ',') FROM outbound_events o"
+                             " JOIN payments p ON p.id = o.payment_id WHERE p.payment_key = ";
+  CHECK(f.db.scalar(by_key + "'pi_1'") == "browser-evt-1 true");
+
+  // A day later the customer orders again; the webhook comes before the browser's Purchase.
+  f.clock.advance(std::chrono::hours(24));
+  StripeCheckout second = first;
+  second.event_id = "evt_2";
+  second.session_id = "cs_test_2";
+  second.payment_intent = "pi_2";
+  second.created = now(f.clock);
+  REQUIRE(d.postStripe(stripeCheckoutEvent(second)).status == 200);
+  CHECK(f.db.scalar("SELECT status FROM payments WHERE payment_key = 'pi_2'") == "waiting");
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "1");
+  d->maintenance();   // the sweep finds nothing for it either
+  CHECK(f.db.scalar("SELECT status FROM payments WHERE payment_key = 'pi_2'") == "waiting");
+
+  BrowserEvent own = be;
+  own.event_id = "browser-evt-2";
+  own.event_time = now(f.clock) - 2;
+  REQUIRE(d.post("/v1/events", browserEventJson(own)).status == 202);
+  CHECK(f.db.scalar(by_key + "'pi_2'") == "browser-evt-2 true");
+  CHECK(f.db.scalar("SELECT extract(epoch from event_time)::bigint FROM outbound_events o JOIN payments p"
+                    " ON p.id = o.payment_id WHERE p.payment_key = 'pi_2'") == std::to_string(own.event_time));
+  CHECK(f.db.scalar(by_key + "'pi_1'") == "browser-evt-1 true");
+
+  // A third order whose browser event never comes is sent unmatched at its deadline, under an
+  // id neither earlier order uses.
+  StripeCheckout third = first;
+  third.event_id = "evt_3";
+  third.session_id = "cs_test_3";
+  third.payment_intent = "pi_3";
+  third.created = now(f.clock);
+  REQUIRE(d.postStripe(stripeCheckoutEvent(third)).status == 200);
+  CHECK(f.db.scalar("SELECT status FROM payments WHERE payment_key = 'pi_3'") == "waiting");
+  f.clock.advance(std::chrono::seconds(601));
+  d->maintenance();
+  CHECK(f.db.scalar("SELECT status FROM payments WHERE payment_key = 'pi_3'") == "unmatched");
+  CHECK(f.db.scalar("SELECT count(DISTINCT event_id) FROM outbound_events") == "3");
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events WHERE event_id LIKE 'browser-evt-%'") == "2");
+}
+
+TEST_CASE("the sweep does not claim a waiting payment for a browser Purchase another payment took") {
+  Fixture f;
+  TestDaemon d(testConfig(f.db), f.clock);
+  BrowserEvent be;
+  be.order_ref = "cus_9";
+  be.event_time = now(f.clock) - 5;
+  REQUIRE(d.post("/v1/events", browserEventJson(be)).status == 202);
+  StripeCheckout first;
+  first.client_reference_id = "cus_9";
   first.created = now(f.clock);
   StripeCheckout second = first;
   second.event_id = "evt_2";
@@ -634,11 +704,23 @@ TEST_CASE("a second payment naming the same browser Purchase keeps its own event
   second.payment_intent = "pi_2";
   REQUIRE(d.postStripe(stripeCheckoutEvent(first)).status == 200);
   REQUIRE(d.postStripe(stripeCheckoutEvent(second)).status == 200);
-  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "2");
-  CHECK(f.db.scalar("SELECT event_id || ' ' || matched FROM outbound_events o JOIN payments p ON p.id = o.payment_id"
-                    " WHERE p.payment_key = 'pi_1'") == "browser-evt-1 true");
-  CHECK(f.db.scalar("SELECT event_id || ' ' || matched FROM outbound_events o JOIN payments p ON p.id = o.payment_id"
-                    " WHERE p.payment_key = 'pi_2'") == "pi_2 false");
+  REQUIRE(f.db.scalar("SELECT status FROM payments WHERE payment_key = 'pi_1'") == "matched");
+  REQUIRE(f.db.scalar("SELECT status FROM payments WHERE payment_key = 'pi_2'") == "waiting");
+
+  // Claimed, such a payment would only be put back, and at the head of the deadline order it
+  // would fill every sweep's batch ahead of payments that can be resolved.
+  store::PgPool pool(f.db.url(), 1, 0);
+  store::IngestStore ingest(pool);
+  std::vector<std::string> claimed;
+  ingest.inTransaction([&](store::MatchTx& tx) {
+    for (const auto& p : tx.claimWaiting(10, f.clock.now())) claimed.push_back(p.payment_key);
+  });
+  CHECK(claimed.empty());
+  f.clock.advance(std::chrono::seconds(601));
+  ingest.inTransaction([&](store::MatchTx& tx) {
+    for (const auto& p : tx.claimWaiting(10, f.clock.now())) claimed.push_back(p.payment_key);
+  });
+  CHECK(claimed == std::vector<std::string>{"pi_2"});   // its deadline still brings it
 }
 
 TEST_CASE("a payment whose event_id another payment takes while it is being matched keeps its own id and is not lost") {

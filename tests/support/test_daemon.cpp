@@ -99,7 +99,8 @@ std::string checkoutFor(const Clock& clock, const std::string& key) {
 
 std::string stripeCheckoutEvent(const StripeCheckout& c) {
   std::ostringstream s;
-  s << R"({"id":")" << c.event_id << R"(","object":"event","api_version":"2024-06-20","created":)" << c.created
+  s << R"({"id":")" << c.event_id << R"(","object":"event","api_version":"2024-06-20","created":)"
+    << (c.event_created != 0 ? c.event_created : c.created)
     << R"(,"livemode":true,"pending_webhooks":1,"type":")" << c.type << R"(","data":{"object":{"id":")"
     << c.session_id << R"(","object":"checkout.session","amount_subtotal":)" << c.amount_total
     << R"(,"amount_total":)" << c.amount_total << R"(,"client_reference_id":)"

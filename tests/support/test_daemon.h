@@ -70,7 +70,8 @@ struct StripeCheckout {
   std::string payment_status = "paid";
   int64_t amount_total = 1999;
   std::string currency = "eur";
-  int64_t created = 0;
+  int64_t created = 0;         // the session's creation; also the event's unless event_created is set
+  int64_t event_created = 0;   // the Stripe event's creation: the moment of payment
   std::string email = "John_Smith@gmail.com";
   std::string phone = "+16505551212";
   std::string name = "John Smith";

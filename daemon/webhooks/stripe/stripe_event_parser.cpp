@@ -220,10 +220,10 @@ void ignore(PaymentFacts& f, std::string reason) {
   f.ignore_reason = std::move(reason);
 }
 
-// Amount, currency and creation time, common to every payment object. Converts Stripe's
+// Amount, currency and the moment of payment, common to every payment object. Converts Stripe's
 // amount to ISO 4217 minor units, which is what PaymentFacts carries.
 void setMoney(PaymentFacts& f, const Object::Ptr& obj, std::initializer_list<const char*> amount_keys,
-              std::optional<int64_t> event_created) {
+              std::optional<int64_t> event_created, std::optional<int64_t> paid_at = std::nullopt) {
   std::optional<int64_t> amount;
   std::string amount_path;
   for (const char* key : amount_keys) {
@@ -247,9 +247,14 @@ void setMoney(PaymentFacts& f, const Object::Ptr& obj, std::initializer_list<con
   f.amount_minor = stripeAmountToIsoMinor(*amount, f.currency);
   if (!f.amount_minor) malformed(amount_path + " is outside the 64-bit integer range in ISO minor units");
 
+  // An unmatched Purchase's event_time is this moment, and Meta wants when the conversion
+  // happened. A session or PaymentIntent is created when the customer starts to pay: minutes
+  // earlier, or days for an asynchronous method (SEPA debit), which would bring the Purchase
+  // near Meta's 7-day limit. Stripe creates the event when the payment succeeds, and an
+  // invoice records when it was paid.
   const auto created = optUnixTime(obj, "created", "data.object.created");
   if (!created && !event_created) malformed("data.object.created missing");
-  f.created = fromUnixSeconds(created ? *created : *event_created);
+  f.paid_at = fromUnixSeconds(paid_at ? *paid_at : event_created ? *event_created : *created);
 }
 
 void mapCheckoutSession(PaymentFacts& f, const Object::Ptr& s, std::optional<int64_t> event_created) {
@@ -335,7 +340,8 @@ void mapInvoice(PaymentFacts& f, const Object::Ptr& inv, std::optional<int64_t> 
     return;
   }
 
-  setMoney(f, inv, {"amount_paid"}, event_created);
+  setMoney(f, inv, {"amount_paid"}, event_created,
+           optUnixTime(optObject(inv, "status_transitions"), "paid_at", "data.object.status_transitions.paid_at"));
   f.customer = mergeContacts({{stringOrEmpty(inv, "customer_email"), stringOrEmpty(inv, "customer_phone"),
                                stringOrEmpty(inv, "customer_name"), optObject(inv, "customer_address")}});
 }

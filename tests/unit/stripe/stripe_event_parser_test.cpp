@@ -248,7 +248,7 @@ TEST_CASE("a paid checkout session yields every field the matcher needs", "[stri
   CHECK(f.browser_event_id == "3f1c9a2e-6b7d-4e8f-9a0b-1c2d3e4f5a6b");
   CHECK(f.amount_minor == 1999);
   CHECK(f.currency == "eur");
-  CHECK(f.created == fromUnixSeconds(1724249900));
+  CHECK(f.paid_at == fromUnixSeconds(1724250000));   // the event's time: the session was opened earlier
   CHECK(f.customer.email == "Jane.Doe@example.com");
   CHECK(f.customer.phone == "+4915123456789");
   CHECK(f.customer.first_name == "Jane");
@@ -357,7 +357,7 @@ TEST_CASE("a paid payment intent maps its metadata, amount and customer", "[stri
   CHECK(f.browser_event_id == "b7e2c1d0-1111-4222-8333-944455556666");
   CHECK(f.amount_minor == 4500);
   CHECK(f.currency == "usd");
-  CHECK(f.created == fromUnixSeconds(1724249950));
+  CHECK(f.paid_at == fromUnixSeconds(1724250001));
   CHECK(f.customer.email == "receipt@example.com");
   CHECK(f.customer.phone == "+14155550100");
   CHECK(f.customer.first_name == "Ada");
@@ -425,6 +425,7 @@ TEST_CASE("a paid invoice maps amount_paid, customer fields and subscription met
   CHECK(f.customer.city == "London");
   CHECK(f.customer.zip == "NW1 6XE");
   CHECK(f.customer.country == "GB");
+  CHECK(f.paid_at == fromUnixSeconds(1724259999));   // status_transitions.paid_at
 }
 
 TEST_CASE("an invoice without a payment intent is keyed by its own id", "[stripe][parser]") {
@@ -641,10 +642,19 @@ TEST_CASE("JSON nulls read as absent fields", "[stripe][parser]") {
   CHECK(f.livemode);
 }
 
-TEST_CASE("the object's creation time falls back to the event's", "[stripe][parser]") {
-  const auto r = parse(with(kCheckoutCompleted, R"("created": 1724249900,)", ""));
-  REQUIRE(r.status == ParseStatus::Ok);
-  CHECK(r.facts.created == fromUnixSeconds(1724250000));
+TEST_CASE("the payment moment is an invoice's paid_at, else the event's time, else the object's creation",
+          "[stripe][parser]") {
+  const auto invoice = parse(with(kInvoicePaid, R"("paid_at": 1724259999)", R"("paid_at": null)"));
+  REQUIRE(invoice.status == ParseStatus::Ok);
+  CHECK(invoice.facts.paid_at == fromUnixSeconds(1724260000));
+  const auto no_object_time = parse(with(kCheckoutCompleted, R"("created": 1724249900,)", ""));
+  REQUIRE(no_object_time.status == ParseStatus::Ok);
+  CHECK(no_object_time.facts.paid_at == fromUnixSeconds(1724250000));
+  const auto no_event_time = parse(with(kCheckoutCompleted, R"("created": 1724250000,)", ""));
+  REQUIRE(no_event_time.status == ParseStatus::Ok);
+  CHECK(no_event_time.facts.paid_at == fromUnixSeconds(1724249900));
+  requireMalformed(parse(with(kInvoicePaid, R"("paid_at": 1724259999)", R"("paid_at": -5)")),
+                   "data.object.status_transitions.paid_at is not a plausible unix time");
 }
 
 TEST_CASE("creation times a clock cannot hold are malformed", "[stripe][parser]") {
