@@ -476,6 +476,12 @@ void Daemon::reload(const config::Config& c) {
       c.retention.raw_payload_days != i.config.retention.raw_payload_days)
     spdlog::warn("reload: server.*, database.*, matching.workers, admin.token and retention.* changes take effect "
                  "after a restart");
+  const auto& m = c.meta;
+  const auto& was = i.config.meta;
+  if (m.graph_url != was.graph_url || m.api_version != was.api_version || m.ca_file != was.ca_file ||
+      m.connect_timeout_ms != was.connect_timeout_ms || m.timeout_ms != was.timeout_ms)
+    spdlog::warn("reload: meta.api_version, meta.graph_url, meta.ca_file and the meta timeouts take effect after a "
+                 "restart");
   announce(c);
   spdlog::info("configuration reloaded");
 }

@@ -363,9 +363,12 @@ void Dispatcher::sendGroup(Cycle& cycle, const std::string& pixel, std::vector<c
       return;
     }
     case graph::ErrorClass::Token:
-    case graph::ErrorClass::Permission: {
+    case graph::ErrorClass::Permission:
+    case graph::ErrorClass::Request: {
       recordOutcomeForWindow(true, static_cast<int>(events.size()));
-      const char* what = cls == graph::ErrorClass::Token ? "access token rejected" : "permission denied";
+      const char* what = cls == graph::ErrorClass::Token        ? "access token rejected"
+                         : cls == graph::ErrorClass::Permission ? "permission denied"
+                                                                : "request refused (is meta.api_version still supported?)";
       try {
         store_.pausePixel(pixel, std::string(what) + ": " + description, now, now + s.pause_probe);
       } catch (const std::exception& e) {
@@ -373,10 +376,12 @@ void Dispatcher::sendGroup(Cycle& cycle, const std::string& pixel, std::vector<c
       }
       cycle.paused.insert(pixel);
       metrics_.set("capi_pixel_paused", {{"pixel", pixel}}, 1);
-      spdlog::error("pixel {} paused, {}: {}. Fix meta.access_token (or the pixel's) and reload (SIGHUP), or restart "
-                    "if the token comes from a systemd credential; queued events are kept and sent once a probe "
-                    "succeeds.",
-                    pixel, what, description);
+      spdlog::error("pixel {} paused, {}: {}. {}; queued events are kept and sent once a probe succeeds.", pixel,
+                    what, description,
+                    cls == graph::ErrorClass::Request
+                        ? "Fix what Meta names (meta.api_version needs a restart)"
+                        : "Fix meta.access_token (or the pixel's) and reload (SIGHUP), or restart if the token comes "
+                          "from a systemd credential");
       for (const auto* e : events) {
         store::EventOutcome o{e->id, "", false, now, "", http, trace, false};
         cycle.outcomes.push_back(o);

@@ -301,6 +301,49 @@ TEST_CASE("a permission error (code 200) pauses the pixel like a token error, wi
   CHECK(pixelPausedGauge(d) == 1);
 }
 
+TEST_CASE("a retired API version (a 4xx whose code is not 100) pauses the pixel instead of killing the batch",
+          "[dispatch]") {
+  Fixture f;
+  FakeGraphServer graph;
+  auto cfg = testConfig(f.db);
+  useGraph(cfg, graph);
+  cfg.dispatch.pause_probe_seconds = 300;
+  TestDaemon d(cfg, f.clock);
+  for (int i = 1; i <= 4; ++i) queuePurchase(d, f, std::to_string(i), unixNow(f.clock) - 30);
+  // Every request is refused alike, whatever events it carries, until the version is raised.
+  std::atomic<bool> retired{true};
+  graph.setResponder([&](const RecordedRequest& r) -> std::pair<int, std::string> {
+    if (retired)
+      return {400, FakeGraphServer::errorBody(2635, 0,
+                                              "(#2635) You are calling a deprecated version of the Ads API. Please "
+                                              "update to the latest version.",
+                                              "", "", false, "OAuthException", "TraceVersion")};
+    return {200, FakeGraphServer::successBody(static_cast<int>(eventIdsIn(r.body).size()), "TraceOk")};
+  });
+
+  CHECK(d->dispatcher().runOnce() == 4);
+  CHECK(graph.requestCount() == 1);   // not split: the events are not what Meta refuses
+  CHECK(f.db.scalar("SELECT string_agg(status || '/' || attempts, ',') FROM outbound_events") ==
+        "pending/0,pending/0,pending/0,pending/0");
+  const std::string reason = f.db.scalar("SELECT reason FROM pixel_pauses WHERE pixel_id = '111'");
+  INFO(reason);
+  CHECK(contains(reason, "request refused"));
+  CHECK(contains(reason, "2635"));
+  CHECK(pixelPausedGauge(d) == 1);
+  CHECK(f.db.scalar("SELECT count(*) FROM send_attempts WHERE error_class = 'request'") == "4");
+
+  // The next probe, still refused, keeps them waiting; once it is taken, all go out.
+  f.clock.advance(301s);
+  d->dispatcher().runOnce();
+  CHECK(graph.requestCount() == 2);
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events WHERE status = 'dead'") == "0");
+  retired = false;
+  f.clock.advance(301s);
+  drain(d);
+  CHECK(f.db.scalar("SELECT string_agg(status, ',') FROM outbound_events") == "sent,sent,sent,sent");
+  CHECK(f.db.scalar("SELECT count(*) FROM pixel_pauses") == "0");
+}
+
 TEST_CASE("a token error on one pixel pauses only that pixel; the other keeps sending", "[dispatch]") {
   Fixture f;
   FakeGraphServer graph;

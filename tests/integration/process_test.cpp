@@ -253,6 +253,22 @@ TEST_CASE("serve logs no secret while it takes events and webhooks, is refused b
   CHECK(leakedSecret(log).empty());
 }
 
+TEST_CASE("a reload (SIGHUP) that changes meta.api_version says the change waits for a restart", "[process]") {
+  TestDatabase db;
+  ServeProcess serve([&](uint16_t port) { return fullConfig(db.url(), port); }, kIngestKey);
+  serve.waitUntilReady();
+  serve.dir.write("capi-reconciler.conf",
+                  fullConfig(db.url(), serve.port, "graph_url = https://127.0.0.1:9\napi_version = v99.0\n"));
+  serve.child->signal(SIGHUP);
+  REQUIRE(pollUntil(20s, [&] { return serve.child->output().find("configuration reloaded") != std::string::npos; }));
+  const std::string log = serve.child->output();
+  INFO(log);
+  CHECK(log.find("reload: meta.api_version") != std::string::npos);
+  CHECK(serve.child->running());
+  serve.child->signal(SIGTERM);
+  CHECK(serve.child->wait(30s) == std::optional<int>(0));
+}
+
 // ---- migrate (SPEC §3.1, §3.4) --------------------------------------------------------------------
 
 TEST_CASE("migrate run a second time changes nothing and says the schema is up to date", "[process]") {

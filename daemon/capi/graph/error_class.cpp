@@ -64,7 +64,11 @@ ErrorClass classify(const GraphResponse& r) {
   // the pixel until an operator fixes the configuration.
   if (code == 100 && r.error.subcode == 33) return ErrorClass::Permission;
   if (code == 0) return ErrorClass::Permission;
-  return ErrorClass::Invalid;
+  // Meta reports an event it will not take with code 100 (subcodes 2804xxx). Any other code
+  // here (2635 and 12 for a retired API version, 2500 for an unknown path...) is about every
+  // request alike: split down to single events, it would mark the whole backlog dead.
+  if (code == 100) return ErrorClass::Invalid;
+  return ErrorClass::Request;
 }
 
 const char* toString(ErrorClass c) {
@@ -74,6 +78,7 @@ const char* toString(ErrorClass c) {
     case ErrorClass::Token: return "token";
     case ErrorClass::Permission: return "permission";
     case ErrorClass::Invalid: return "invalid";
+    case ErrorClass::Request: return "request";
   }
   return "unknown";
 }
