@@ -255,6 +255,11 @@ void setMoney(PaymentFacts& f, const Object::Ptr& obj, std::initializer_list<con
   const auto created = optUnixTime(obj, "created", "data.object.created");
   if (!created && !event_created) malformed("data.object.created missing");
   f.paid_at = fromUnixSeconds(paid_at ? *paid_at : event_created ? *event_created : *created);
+
+  // A trial's checkout (no_payment_required) and its first invoice, or an order discounted to
+  // nothing: a Purchase of value 0 would count a conversion nobody paid for, in the numbers Meta
+  // optimizes on. A trial's first paid invoice is the Purchase.
+  if (*f.amount_minor == 0) ignore(f, "amount 0: nothing was paid (a trial, or an order discounted to nothing)");
 }
 
 void mapCheckoutSession(PaymentFacts& f, const Object::Ptr& s, std::optional<int64_t> event_created) {

@@ -268,13 +268,18 @@ TEST_CASE("a checkout session completed unpaid waits for the async success event
   CHECK(r.facts.order_ref == "order-1042");
 }
 
-TEST_CASE("a checkout session needing no payment counts as paid", "[stripe][parser]") {
-  auto body = with(kCheckoutCompleted, R"("payment_status": "paid")", R"("payment_status": "no_payment_required")");
-  body = with(body, R"("amount_total": 1999)", R"("amount_total": 0)");
-  const auto r = parse(body);
+TEST_CASE("a payment of amount 0 (a trial, an order discounted to nothing) is not a Purchase", "[stripe][parser]") {
+  auto trial = with(kCheckoutCompleted, R"("payment_status": "paid")", R"("payment_status": "no_payment_required")");
+  trial = with(trial, R"("amount_total": 1999)", R"("amount_total": 0)");
+  const auto r = parse(trial);
   REQUIRE(r.status == ParseStatus::Ok);
-  CHECK(r.facts.paid);
-  CHECK(r.facts.amount_minor == 0);
+  CHECK_FALSE(r.facts.paid);
+  CHECK(r.facts.ignore_reason == "amount 0: nothing was paid (a trial, or an order discounted to nothing)");
+  // The trial's first invoice, paid with nothing.
+  const auto invoice = parse(with(kInvoicePaid, R"("amount_paid": 1200)", R"("amount_paid": 0)"));
+  REQUIRE(invoice.status == ParseStatus::Ok);
+  CHECK_FALSE(invoice.facts.paid);
+  CHECK(invoice.facts.ignore_reason == r.facts.ignore_reason);
 }
 
 TEST_CASE("a setup-mode checkout session (no amount, no currency) is ignored, not rejected", "[stripe][parser]") {
