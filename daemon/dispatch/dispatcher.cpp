@@ -84,7 +84,8 @@ Dispatcher::Dispatcher(store::OutboundStore& store, graph::GraphApi& api, const 
   metrics_.describe("capi_events_retried_total", "counter", "Events scheduled for another attempt, by pixel and reason.");
   metrics_.describe("capi_events_dead_total", "counter", "Events that ended dead, by pixel and reason.");
   metrics_.describe("capi_send_error_ratio", "gauge", "Failed share of event sends over alerts.window_seconds.");
-  metrics_.describe("capi_pixel_paused", "gauge", "1 while a pixel is paused for a token or permission error.");
+  metrics_.describe("capi_pixel_paused", "gauge",
+                    "1 while a pixel is paused for a token or permission error or a refused request.");
   metrics_.describe("capi_test_event_code_active", "gauge", "1 when events are sent with a test event code.");
   metrics_.set("capi_test_event_code_active", {}, settings_->test_event_code.empty() ? 0 : 1);
 }
@@ -102,9 +103,14 @@ void Dispatcher::updateSettings(DispatchSettings settings) {
     settings_ = std::make_shared<const DispatchSettings>(std::move(settings));
   }
   metrics_.set("capi_test_event_code_active", {}, settings_->test_event_code.empty() ? 0 : 1);
+  retryPausedNow();
+  wake();
+}
+
+void Dispatcher::retryPausedNow() {
   try {
     store_.probePausedNow(clock_.now());
-    // Events that waited for a token are sent at once when the reload brings one.
+    // Events that waited for a token are sent at once when the configuration brings one.
     std::vector<std::string> with_token;
     const auto current = this->settings();
     for (const auto& [pixel, token] : current->tokens)
@@ -113,11 +119,13 @@ void Dispatcher::updateSettings(DispatchSettings settings) {
   } catch (const std::exception& e) {
     spdlog::warn("could not schedule probes of paused pixels and events waiting for a token: {}", e.what());
   }
-  wake();
 }
 
 void Dispatcher::start() {
   if (running_.exchange(true)) return;
+  // A restart is how a token from a systemd credential or a new meta.api_version arrives: paused
+  // pixels are probed at once rather than at their next probe time.
+  retryPausedNow();
   const int n = std::max(1, settings()->workers);
   for (int i = 0; i < n; ++i) threads_.emplace_back([this] { workerLoop(); });
 }
@@ -174,7 +182,7 @@ int Dispatcher::runOnce() {
 
   std::map<std::string, std::vector<const store::ClaimedEvent*>> groups;
   for (const auto& e : claimed) {
-    if (e.event_time + kMetaMaxEventAge - kExpiryMargin <= now) {
+    if (tooOldForMeta(e.event_time, now)) {
       store::EventOutcome o;
       o.id = e.id;
       o.status = "dead";
@@ -312,7 +320,7 @@ void Dispatcher::sendGroup(Cycle& cycle, const std::string& pixel, std::vector<c
           spdlog::warn("pixel {}: could not record the resume ({}); the next probe will", pixel, e.what());
         }
         metrics_.set("capi_pixel_paused", {{"pixel", pixel}}, 0);
-        spdlog::info("pixel {}: the access token works again, sending resumes", pixel);
+        spdlog::info("pixel {}: Meta takes its events again, sending resumes", pixel);
         wake();
       }
       for (const auto* e : events) {

@@ -97,6 +97,8 @@ class Dispatcher {
 
  private:
   struct Cycle;
+  // Probes paused pixels and sends the events that waited for a token, now.
+  void retryPausedNow();
   void workerLoop();
   void sendGroup(Cycle& cycle, const std::string& pixel, std::vector<const store::ClaimedEvent*> events);
   void recordOutcomeForWindow(bool error, int count);

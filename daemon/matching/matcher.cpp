@@ -70,8 +70,11 @@ std::vector<std::string> pixelIds(const MatchingSettings& s) {
   return ids;
 }
 
-bool lendsEventId(const store::ClientEventRecord& e, const store::PaymentRecord& p) {
-  return e.event_name == "Purchase" || (!p.browser_event_id.empty() && e.event_id == p.browser_event_id);
+// An event past Meta's 7 days lends nothing either: Meta would refuse the Purchase, and its 48
+// hours of deduplication are long over. The payment is then sent with its own moment.
+bool lendsEventId(const store::ClientEventRecord& e, const store::PaymentRecord& p, TimePoint now) {
+  return (e.event_name == "Purchase" || (!p.browser_event_id.empty() && e.event_id == p.browser_event_id)) &&
+         !tooOldForMeta(e.event_time, now);
 }
 }  // namespace
 
@@ -141,7 +144,7 @@ store::MatchTx::Queued Matcher::resolve(store::MatchTx& tx, const MatchingSettin
       error = std::string("invalid: ") + e.what();
       payload = "{}";
     }
-    const bool expired = in.event_time + kMetaMaxEventAge - kExpiryMargin <= now;
+    const bool expired = tooOldForMeta(in.event_time, now);
     if (expired && error.empty())
       error = "expired: event_time is more than 7 days old, Meta would reject it (code 100, subcode 2804003)";
     std::vector<store::OutboundRecord> rows;
@@ -377,7 +380,7 @@ int Matcher::matchDelivery(store::MatchTx& tx, const MatchingSettings& s, const 
   std::string detail;
   store::MatchTx::Queued queued;
   bool waits = false;
-  if (event && lendsEventId(*event, p)) {
+  if (event && lendsEventId(*event, p, now)) {
     queued = resolve(tx, s, p, &*event, true, now, found->event_id_taken, row);
     detail = "matched browser event " + event->event_id;
   } else if (p.match_deadline <= now) {   // no wait configured, or it passed while the webhook was queued
@@ -410,7 +413,7 @@ int Matcher::onBrowserEvents(const std::vector<store::ClientEventRecord>& events
     resolved = pending = 0;
     for (auto& p : tx.claimWaitingByRefs({refs.begin(), refs.end()}, 100)) {
       auto event = tx.findClientEvent(p.refs, p.browser_event_id);
-      if (!event || !lendsEventId(*event, p)) continue;
+      if (!event || !lendsEventId(*event, p, now)) continue;
       pending += resolve(tx, *s, p, &*event, true, now).pending;
       ++resolved;
     }
@@ -428,7 +431,7 @@ int Matcher::sweep(int limit) {
     resolved = pending = 0;
     for (auto& p : tx.claimWaiting(limit, now)) {
       auto event = tx.findClientEvent(p.refs, p.browser_event_id);
-      if (event && lendsEventId(*event, p)) {
+      if (event && lendsEventId(*event, p, now)) {
         pending += resolve(tx, *s, p, &*event, true, now).pending;
         ++resolved;
       } else if (p.match_deadline <= now) {

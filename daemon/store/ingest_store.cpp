@@ -1,5 +1,6 @@
 #include "store/ingest_store.h"
 
+#include "common/meta_limits.h"
 #include "store/pg_pool.h"
 #include "store/row_mapping.h"
 #include "store/sql_util.h"
@@ -26,13 +27,24 @@ std::string notTakenByPayment(const std::string& c) {
   return "NOT EXISTS (SELECT 1 FROM payments lp WHERE lp.client_event_id = " + c + ".id)";
 }
 
+// Nor an older event under the same references than one a payment took: with a customer id as
+// reference, it is an earlier order's (a second Purchase from a reloaded thank-you page, one
+// that came after its payment's deadline). An event the payment names explicitly is exempt.
+std::string notOlderThanTaken(const std::string& c, const std::string& refs, const std::string& browser_event_id) {
+  return "(" + c + ".event_id = " + browser_event_id + " OR " + c +
+         ".event_time > coalesce((SELECT max(t.event_time) FROM client_events t"
+         " WHERE (t.event_id = ANY(" + refs + ") OR t.order_ref = ANY(" + refs + "))"
+         " AND EXISTS (SELECT 1 FROM payments tp WHERE tp.client_event_id = t.id)), '-infinity'))";
+}
+
 // The browser event a payment refers to (see MatchTx::findClientEvent), over the SQL expressions
 // that hold the payment's references (text[]) and its explicit browser event id (text, '' if none).
 std::string clientEventQuery(const std::string& refs, const std::string& browser_event_id) {
-  return "SELECT " + clientEventColumns() + " FROM client_events WHERE (event_id = ANY(" + refs +
-         ") OR order_ref = ANY(" + refs + ") OR event_id = " + browser_event_id + ") AND " +
-         notTakenByPayment("client_events") + " ORDER BY (event_id = " + browser_event_id +
-         ") DESC, (event_name = 'Purchase') DESC, event_time DESC, id DESC LIMIT 1";
+  return "SELECT " + clientEventColumns() + " FROM client_events c WHERE (c.event_id = ANY(" + refs +
+         ") OR c.order_ref = ANY(" + refs + ") OR c.event_id = " + browser_event_id + ") AND " +
+         notTakenByPayment("c") + " AND " + notOlderThanTaken("c", refs, browser_event_id) +
+         " ORDER BY (c.event_id = " + browser_event_id +
+         ") DESC, (c.event_name = 'Purchase') DESC, c.event_time DESC, c.id DESC LIMIT 1";
 }
 
 }  // namespace
@@ -257,10 +269,11 @@ std::vector<PaymentRecord> MatchTx::claimWaiting(int limit, TimePoint now) {
           " FROM payments p WHERE status = 'waiting' AND (match_deadline <= to_timestamp($2::float8) OR EXISTS ("
           "   SELECT 1 FROM client_events c"
           "   WHERE (c.event_id = ANY(p.refs) OR c.order_ref = ANY(p.refs) OR c.event_id = p.browser_event_id)"
-          "     AND (c.event_name = 'Purchase' OR c.event_id = p.browser_event_id) AND " +
-          notTakenByPayment("c") + "))"
+          "     AND (c.event_name = 'Purchase' OR c.event_id = p.browser_event_id)"
+          "     AND c.event_time > to_timestamp($3::float8) AND " +
+          notTakenByPayment("c") + " AND " + notOlderThanTaken("c", "p.refs", "p.browser_event_id") + "))"
           " ORDER BY match_deadline, id LIMIT $1 FOR UPDATE SKIP LOCKED",
-      limit, sql::ts(now));
+      limit, sql::ts(now), sql::ts(now - kMetaMaxEventAge + kExpiryMargin));
   for (const auto& row : r) out.push_back(toPayment(row));
   return out;
 }

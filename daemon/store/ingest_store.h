@@ -77,16 +77,17 @@ class MatchTx {
 
   // The browser event a payment refers to: an explicit browser event id first, then a Purchase,
   // then the latest event carrying any of the references (as event_id or order_ref). Events
-  // another payment already took (payments.client_event_id) are skipped: with a customer id as
-  // reference, they belong to that customer's earlier orders.
+  // another payment already took (payments.client_event_id), and events under the same
+  // references older than one taken, are skipped (unless named explicitly): with a customer id
+  // as reference, they belong to that customer's earlier orders.
   std::optional<ClientEventRecord> findClientEvent(const std::vector<std::string>& refs,
                                                    const std::string& browser_event_id);
 
   // Waiting payments whose references include any of refs (locked, skipping locked rows).
   std::vector<PaymentRecord> claimWaitingByRefs(const std::vector<std::string>& refs, int limit);
   // Waiting payments that can be resolved now: past their deadline at `now`, or with a browser
-  // event that lends its event_id and no payment has taken. Oldest deadline first, locked,
-  // skipping locked rows.
+  // event findClientEvent would offer that lends its event_id (and is within Meta's 7 days).
+  // Oldest deadline first, locked, skipping locked rows.
   std::vector<PaymentRecord> claimWaiting(int limit, TimePoint now);
 
   // The pixels that already have an outbound row for this payment.

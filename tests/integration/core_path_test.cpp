@@ -225,7 +225,7 @@ TEST_CASE("two v1 entries where only the second is valid are accepted") {
   CHECK(f.db.scalar("SELECT count(*) FROM webhook_deliveries") == "1");
 }
 
-TEST_CASE("a browser event older than Meta's 7 days is recorded dead with a reason, never queued") {
+TEST_CASE("a browser event older than Meta's 7 days lends no event_id: the payment goes out at its own moment") {
   Fixture f;
   auto cfg = testConfig(f.db);
   cfg.matching.max_past_skew_seconds = 30 * 86400;
@@ -236,8 +236,15 @@ TEST_CASE("a browser event older than Meta's 7 days is recorded dead with a reas
   StripeCheckout sc;
   sc.created = now(f.clock);
   REQUIRE(d.postStripe(stripeCheckoutEvent(sc)).status == 200);
-  CHECK(f.db.scalar("SELECT status FROM outbound_events") == "dead");
-  CHECK(f.db.scalar("SELECT last_error FROM outbound_events").rfind("expired", 0) == 0);
+  // Meta would refuse the browser's time; the payment waits as for any non-Purchase event...
+  CHECK(f.db.scalar("SELECT status FROM payments") == "waiting");
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "0");
+  // ...and at its deadline is sent unmatched with the moment of payment, the cookies kept.
+  f.clock.advance(std::chrono::seconds(601));
+  d->maintenance();
+  CHECK(f.db.scalar("SELECT status || ' ' || matched || ' ' || event_id FROM outbound_events") == "dry_run false ORDER-1");
+  CHECK(f.db.scalar("SELECT extract(epoch from event_time)::bigint FROM outbound_events") == std::to_string(sc.created));
+  CHECK(f.db.scalar("SELECT payload->'user_data'->>'fbc' FROM outbound_events") == be.fbc);
 }
 
 TEST_CASE("a browser time in the future is replaced by the arrival time and flagged") {
@@ -686,6 +693,46 @@ TEST_CASE("a customer's next order waits for its own browser Purchase instead of
   CHECK(f.db.scalar("SELECT status FROM payments WHERE payment_key = 'pi_3'") == "unmatched");
   CHECK(f.db.scalar("SELECT count(DISTINCT event_id) FROM outbound_events") == "3");
   CHECK(f.db.scalar("SELECT count(*) FROM outbound_events WHERE event_id LIKE 'browser-evt-%'") == "2");
+}
+
+TEST_CASE("a previous order's second browser Purchase (a reloaded thank-you page) is not offered to the next order") {
+  Fixture f;
+  auto cfg = testConfig(f.db);
+  cfg.matching.max_past_skew_seconds = 7 * 86400;   // browser times two days old are kept as they are
+  TestDaemon d(cfg, f.clock);
+  const int64_t two_days_ago = now(f.clock) - 2 * 86400;
+  BrowserEvent first_load;
+  first_load.event_id = "thanks-load-1";
+  first_load.order_ref = "cus_5";
+  first_load.event_time = two_days_ago;
+  BrowserEvent reload = first_load;
+  reload.event_id = "thanks-load-2";
+  reload.event_time = two_days_ago + 20;
+  REQUIRE(d.post("/v1/events", browserEventJson(first_load)).status == 202);
+  REQUIRE(d.post("/v1/events", browserEventJson(reload)).status == 202);
+  StripeCheckout first;
+  first.client_reference_id = "cus_5";
+  first.created = two_days_ago - 30;
+  REQUIRE(d.postStripe(stripeCheckoutEvent(first)).status == 200);
+  REQUIRE(f.db.scalar("SELECT event_id FROM outbound_events") == "thanks-load-2");   // the latest
+
+  StripeCheckout second = first;
+  second.event_id = "evt_2";
+  second.session_id = "cs_test_2";
+  second.payment_intent = "pi_2";
+  second.created = now(f.clock);
+  REQUIRE(d.postStripe(stripeCheckoutEvent(second)).status == 200);
+  CHECK(f.db.scalar("SELECT status FROM payments WHERE payment_key = 'pi_2'") == "waiting");
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "1");
+  d->maintenance();
+  CHECK(f.db.scalar("SELECT status FROM payments WHERE payment_key = 'pi_2'") == "waiting");
+
+  BrowserEvent own = first_load;
+  own.event_id = "thanks-order-2";
+  own.event_time = now(f.clock) - 1;
+  REQUIRE(d.post("/v1/events", browserEventJson(own)).status == 202);
+  CHECK(f.db.scalar("SELECT o.event_id FROM outbound_events o JOIN payments p ON p.id = o.payment_id"
+                    " WHERE p.payment_key = 'pi_2'") == "thanks-order-2");
 }
 
 TEST_CASE("the sweep does not claim a waiting payment for a browser Purchase another payment took") {

@@ -64,11 +64,12 @@ ErrorClass classify(const GraphResponse& r) {
   // the pixel until an operator fixes the configuration.
   if (code == 100 && r.error.subcode == 33) return ErrorClass::Permission;
   if (code == 0) return ErrorClass::Permission;
-  // Meta reports an event it will not take with code 100 (subcodes 2804xxx). Any other code
-  // here (2635 and 12 for a retired API version, 2500 for an unknown path...) is about every
-  // request alike: split down to single events, it would mark the whole backlog dead.
-  if (code == 100) return ErrorClass::Invalid;
-  return ErrorClass::Request;
+  // A retired API version (2635, 12) or a path Graph does not know (2500, 803: the pixel id)
+  // fails every request alike: split down to single events, it would mark the whole backlog
+  // dead. Other codes stay Invalid: Meta reports an event it will not take with 100/2804xxx,
+  // and pausing a pixel on an unknown code that one event causes would hold back all others.
+  if (code == 2635 || code == 12 || code == 2500 || code == 803) return ErrorClass::Request;
+  return ErrorClass::Invalid;
 }
 
 const char* toString(ErrorClass c) {

@@ -44,8 +44,8 @@ enum class ErrorClass {
   Transient,     // network, timeout, 5xx, Graph 1, 2, 4, 17, 341, 368, 613, 80003/80004, is_transient
   Token,         // 190 and OAuth errors (102, 463, 467, ...): pause the pixel
   Permission,    // 3, 10, 200-299, 100/33, a 4xx without a Graph error: pause the pixel
-  Invalid,       // 100 and its event subcodes (2804003 ...): permanent for this event/batch
-  Request,       // a 4xx with any other code (a retired API version ...): the request, not an event; pause
+  Invalid,       // other 4xx (100 and its subcodes, 2804003 ...): permanent for this event/batch
+  Request,       // 2635, 12 (retired API version), 2500, 803 (unknown path): every request; pause
 };
 
 ErrorClass classify(const GraphResponse& r);

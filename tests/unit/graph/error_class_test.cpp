@@ -64,7 +64,7 @@ TEST_CASE("permission errors pause the pixel: 3, 10 and 200-299", "[graph][class
     INFO("code " << code);
     CHECK(classify(graphFailure(403, code)) == ErrorClass::Permission);
   }
-  CHECK(classify(graphFailure(400, 300)) == ErrorClass::Request);
+  CHECK(classify(graphFailure(400, 300)) == ErrorClass::Invalid);
 }
 
 TEST_CASE("OAuthException with code 100 is Invalid, not a token problem", "[graph][classify]") {
@@ -75,7 +75,7 @@ TEST_CASE("OAuthException with code 100 is Invalid, not a token problem", "[grap
 TEST_CASE("is_transient true makes an otherwise permanent error Transient", "[graph][classify]") {
   CHECK(classify(graphFailure(400, 100, 0, true)) == ErrorClass::Transient);
   CHECK(classify(graphFailure(400, 12345, 0, true)) == ErrorClass::Transient);
-  CHECK(classify(graphFailure(400, 12345, 0, false)) == ErrorClass::Request);
+  CHECK(classify(graphFailure(400, 12345, 0, false)) == ErrorClass::Invalid);
 }
 
 TEST_CASE("a missing pixel or a token without access to it (100/33) pauses the pixel", "[graph][classify]") {
@@ -91,19 +91,20 @@ TEST_CASE("HTTP 5xx and 429 are Transient, a 4xx without a Graph error pauses th
   CHECK(classify(foreignBody(404)) == ErrorClass::Permission);
   CHECK(classify(foreignBody(413)) == ErrorClass::Permission);
   CHECK(classify(graphFailure(500, 12345)) == ErrorClass::Transient);
-  CHECK(classify(graphFailure(400, 12345)) == ErrorClass::Request);
+  CHECK(classify(graphFailure(400, 12345)) == ErrorClass::Invalid);
 }
 
-TEST_CASE("an event Meta refuses is code 100; any other 4xx code is about the request and pauses the pixel",
-          "[graph][classify]") {
-  CHECK(classify(graphFailure(400, 100)) == ErrorClass::Invalid);
-  CHECK(classify(graphFailure(400, 100, 2804001)) == ErrorClass::Invalid);
-  // A retired API version (2635, 12) or an unknown path (2500) fails every request alike:
-  // split to single events, it would mark each of them dead.
+TEST_CASE("a retired API version or an unknown path is about the request and pauses the pixel", "[graph][classify]") {
+  // They fail every request alike: split to single events, each event would be marked dead.
   for (int code : {2635, 12, 2500, 803}) {
     INFO("code " << code);
     CHECK(classify(graphFailure(400, code)) == ErrorClass::Request);
   }
+  // An event Meta refuses (100/2804xxx) and unknown codes stay Invalid: one event must not
+  // hold back a whole pixel.
+  CHECK(classify(graphFailure(400, 100)) == ErrorClass::Invalid);
+  CHECK(classify(graphFailure(400, 100, 2804001)) == ErrorClass::Invalid);
+  CHECK(classify(graphFailure(400, 12345)) == ErrorClass::Invalid);
 }
 
 TEST_CASE("a 2xx that is not a Graph success is resent rather than declared dead", "[graph][classify]") {
