@@ -178,6 +178,14 @@ store::MatchTx::Queued Matcher::resolve(store::MatchTx& tx, const MatchingSettin
     std::vector<std::string> missing;
     for (const auto& r : rows)
       if (std::find(have.begin(), have.end(), r.pixel_id) == have.end()) missing.push_back(r.pixel_id);
+    if (!missing.empty() && matched && have.empty() && payment.match_deadline > now) {
+      // Another order of the same references (a customer id) took this browser event in a
+      // concurrent transaction: this one goes back to waiting for its own, as if it had seen that.
+      tx.returnToWaiting(payment.id);
+      spdlog::info("browser event {} was taken by another payment meanwhile; payment {} waits for its own",
+                   in.event_id, payment.payment_key);
+      return {};
+    }
     if (!missing.empty()) {
       spdlog::warn("event_id {} was taken by another payment meanwhile; payment {} uses its own id", in.event_id,
                    payment.payment_key);

@@ -297,6 +297,12 @@ bool MatchTx::eventIdTakenByOtherPayment(const std::string& event_id, int64_t pa
               .empty();
 }
 
+void MatchTx::returnToWaiting(int64_t payment_id) {
+  sql::prepared(impl_.tx, "return_to_waiting",
+                "UPDATE payments SET status = 'waiting', client_event_id = NULL, resolved_at = NULL WHERE id = $1",
+                payment_id);
+}
+
 MatchTx::Queued MatchTx::queueAndResolve(const std::vector<OutboundRecord>& rows, int64_t payment_id,
                                          const std::string& status, std::optional<int64_t> client_event_id,
                                          TimePoint now) {

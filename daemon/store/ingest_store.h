@@ -96,6 +96,10 @@ class MatchTx {
   bool eventIdTakenByOtherPayment(const std::string& event_id, int64_t payment_id,
                                   const std::vector<std::string>& pixels);
 
+  // Undoes a resolution made in this transaction that queued nothing: the payment waits again,
+  // linked to no browser event.
+  void returnToWaiting(int64_t payment_id);
+
   // Inserts a stored payment's outbound rows and resolves it (status, client_event_id,
   // resolved_at) in one statement; with no rows, only resolves it.
   Queued queueAndResolve(const std::vector<OutboundRecord>& rows, int64_t payment_id, const std::string& status,

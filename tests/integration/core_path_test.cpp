@@ -798,6 +798,39 @@ TEST_CASE("a payment whose event_id another payment takes while it is being matc
   CHECK(f.db.scalar("SELECT status FROM payments") == "unmatched");
 }
 
+TEST_CASE("an order whose browser Purchase another order takes while it is being matched waits for its own") {
+  Fixture f;
+  auto cfg = testConfig(f.db);
+  TestDaemon d(cfg, f.clock);
+  BrowserEvent be;
+  be.order_ref = "cus_3";
+  be.event_time = now(f.clock) - 5;
+  REQUIRE(d.post("/v1/events", browserEventJson(be)).status == 202);
+  // Another instance matching the same customer's other order holds an uncommitted Purchase with
+  // that browser event's id: this transaction cannot see it, and its insert waits for it.
+  HeldTransaction other(f.db.url(),
+                        "INSERT INTO outbound_events (pixel_id, event_name, event_id, event_time, matched, payload,"
+                        " status, next_attempt_at, created_at) SELECT pixel_id, 'Purchase', 'browser-evt-1', now(),"
+                        " true, '{}', 'dry_run', now(), now() FROM (VALUES ('" + cfg.pixels.at(0).pixel_id +
+                            "')) AS v(pixel_id)");
+  StripeCheckout sc;
+  sc.client_reference_id = "cus_3";
+  sc.created = now(f.clock);
+  auto response = std::async(std::launch::async, [&] { return d.postStripe(stripeCheckoutEvent(sc)); });
+  REQUIRE(pollUntil(std::chrono::seconds(20), [&] {
+    return f.db.scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                       " AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO outbound_events%'") == "1";
+  }));
+  other.commit();
+  REQUIRE(response.get().status == 200);
+  CHECK(f.db.scalar("SELECT status || ' ' || (client_event_id IS NULL) FROM payments") == "waiting true");
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events WHERE payment_id IS NOT NULL") == "0");
+  // Its deadline still sends it.
+  f.clock.advance(std::chrono::seconds(601));
+  d->maintenance();
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events WHERE payment_id IS NOT NULL") == "1");
+}
+
 TEST_CASE("the sweep resolves a waiting payment whose browser Purchase was stored alongside it, and only that one") {
   Fixture f;
   TestDaemon d(testConfig(f.db), f.clock);
