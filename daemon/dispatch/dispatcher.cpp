@@ -376,7 +376,7 @@ void Dispatcher::sendGroup(Cycle& cycle, const std::string& pixel, std::vector<c
       recordOutcomeForWindow(true, static_cast<int>(events.size()));
       const char* what = cls == graph::ErrorClass::Token        ? "access token rejected"
                          : cls == graph::ErrorClass::Permission ? "permission denied"
-                                                                : "request refused (is meta.api_version still supported?)";
+                                                                : "request refused (a retired meta.api_version? see Meta's message)";
       try {
         store_.pausePixel(pixel, std::string(what) + ": " + description, now, now + s.pause_probe);
       } catch (const std::exception& e) {

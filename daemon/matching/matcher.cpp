@@ -314,7 +314,7 @@ MatchCounts Matcher::matchBatch(int limit, std::optional<int64_t> only_id, std::
       query_of[i] = static_cast<int>(queries.size());
       queries.push_back({f.refs, f.browser_event_id, derivedEventId(f.order_ref, f.payment_key)});
     }
-    const auto events = tx.lookupEvents(queries, pixelIds(*s));
+    const auto events = tx.lookupEvents(queries, pixelIds(*s), now);
     for (std::size_t i = 0; i < deliveries.size(); ++i) {
       const auto& d = deliveries[i];
       if (parsed[i].status != webhooks::ParseStatus::Ok) {
@@ -379,7 +379,7 @@ int Matcher::matchDelivery(store::MatchTx& tx, const MatchingSettings& s, const 
     // Looked up again, this transaction's own links now visible: an earlier payment of the batch
     // took the event found (a customer id as reference), so this one looks for its own.
     lookup = tx.lookupEvents({{p.refs, p.browser_event_id, derivedEventId(p.order_ref, p.payment_key)}},
-                             pixelIds(s))
+                             pixelIds(s), now)
                  .at(0);
     found = &lookup;
   }
@@ -390,7 +390,8 @@ int Matcher::matchDelivery(store::MatchTx& tx, const MatchingSettings& s, const 
   bool waits = false;
   if (event && lendsEventId(*event, p, now)) {
     queued = resolve(tx, s, p, &*event, true, now, found->event_id_taken, row);
-    detail = "matched browser event " + event->event_id;
+    detail = queued.created > 0 ? "matched browser event " + event->event_id
+                                : "browser event " + event->event_id + " taken meanwhile, waiting for its own";
   } else if (p.match_deadline <= now) {   // no wait configured, or it passed while the webhook was queued
     queued = resolve(tx, s, p, event ? &*event : nullptr, false, now, found->derived_event_id_taken, row);
     detail = "no browser Purchase: sent with the derived event_id";
@@ -420,7 +421,7 @@ int Matcher::onBrowserEvents(const std::vector<store::ClientEventRecord>& events
   store_.inTransaction([&](store::MatchTx& tx) {
     resolved = pending = 0;
     for (auto& p : tx.claimWaitingByRefs({refs.begin(), refs.end()}, 100)) {
-      auto event = tx.findClientEvent(p.refs, p.browser_event_id);
+      auto event = tx.findClientEvent(p.refs, p.browser_event_id, now);
       if (!event || !lendsEventId(*event, p, now)) continue;
       pending += resolve(tx, *s, p, &*event, true, now).pending;
       ++resolved;
@@ -438,7 +439,7 @@ int Matcher::sweep(int limit) {
   store_.inTransaction([&](store::MatchTx& tx) {
     resolved = pending = 0;
     for (auto& p : tx.claimWaiting(limit, now)) {
-      auto event = tx.findClientEvent(p.refs, p.browser_event_id);
+      auto event = tx.findClientEvent(p.refs, p.browser_event_id, now);
       if (event && lendsEventId(*event, p, now)) {
         pending += resolve(tx, *s, p, &*event, true, now).pending;
         ++resolved;

@@ -27,25 +27,20 @@ std::string notTakenByPayment(const std::string& c) {
   return "NOT EXISTS (SELECT 1 FROM payments lp WHERE lp.client_event_id = " + c + ".id)";
 }
 
-// Nor an older event under the same references than one a payment took: with a customer id as
-// reference, it is an earlier order's (a second Purchase from a reloaded thank-you page, one
-// that came after its payment's deadline). An event the payment names explicitly is exempt.
-std::string notOlderThanTaken(const std::string& c, const std::string& refs, const std::string& browser_event_id) {
-  return "(" + c + ".event_id = " + browser_event_id + " OR " + c +
-         ".event_time > coalesce((SELECT max(t.event_time) FROM client_events t"
-         " WHERE (t.event_id = ANY(" + refs + ") OR t.order_ref = ANY(" + refs + "))"
-         " AND EXISTS (SELECT 1 FROM payments tp WHERE tp.client_event_id = t.id)), '-infinity'))";
+// The browser event a payment refers to (see MatchTx::findClientEvent), over the SQL expressions
+// that hold the payment's references (text[]), its explicit browser event id (text, '' if none)
+// and the oldest event_time Meta still takes (float8 unix seconds): an older event can neither
+// lend its event_id nor be worth its cookies.
+std::string clientEventQuery(const std::string& refs, const std::string& browser_event_id,
+                             const std::string& oldest) {
+  return "SELECT " + clientEventColumns() + " FROM client_events c WHERE (c.event_id = ANY(" + refs +
+         ") OR c.order_ref = ANY(" + refs + ") OR c.event_id = " + browser_event_id + ") AND c.event_time > " +
+         "to_timestamp(" + oldest + ") AND " + notTakenByPayment("c") + " ORDER BY (c.event_id = " +
+         browser_event_id + ") DESC, (c.event_name = 'Purchase') DESC, c.event_time DESC, c.id DESC LIMIT 1";
 }
 
-// The browser event a payment refers to (see MatchTx::findClientEvent), over the SQL expressions
-// that hold the payment's references (text[]) and its explicit browser event id (text, '' if none).
-std::string clientEventQuery(const std::string& refs, const std::string& browser_event_id) {
-  return "SELECT " + clientEventColumns() + " FROM client_events c WHERE (c.event_id = ANY(" + refs +
-         ") OR c.order_ref = ANY(" + refs + ") OR c.event_id = " + browser_event_id + ") AND " +
-         notTakenByPayment("c") + " AND " + notOlderThanTaken("c", refs, browser_event_id) +
-         " ORDER BY (c.event_id = " + browser_event_id +
-         ") DESC, (c.event_name = 'Purchase') DESC, c.event_time DESC, c.id DESC LIMIT 1";
-}
+// The oldest event_time a Purchase sent now may carry.
+std::string oldestSendable(TimePoint now) { return sql::ts(now - kMetaMaxEventAge + kExpiryMargin); }
 
 }  // namespace
 
@@ -106,7 +101,7 @@ std::vector<MatchTx::KnownPayment> MatchTx::findPayments(const std::string& prov
 }
 
 std::vector<MatchTx::EventLookup> MatchTx::lookupEvents(const std::vector<EventQuery>& queries,
-                                                         const std::vector<std::string>& pixels) {
+                                                         const std::vector<std::string>& pixels, TimePoint now) {
   std::vector<EventLookup> out(queries.size());
   if (queries.empty()) return out;
   // Each query's references travel flattened, tagged with the query's position.
@@ -132,9 +127,10 @@ std::vector<MatchTx::EventLookup> MatchTx::lookupEvents(const std::vector<EventQ
       "          AND o.event_name = 'Purchase' AND o.event_id = q.derived)"
       " FROM q LEFT JOIN r USING (ord)"
       " LEFT JOIN LATERAL (" +
-          clientEventQuery("coalesce(r.refs, '{}'::text[])", "coalesce(q.browser_event_id, '')") + ") AS c ON true",
+          clientEventQuery("coalesce(r.refs, '{}'::text[])", "coalesce(q.browser_event_id, '')", "$7::float8") +
+          ") AS c ON true",
       sql::arrayLiteral(ord), sql::arrayLiteral(browser), sql::arrayLiteral(derived), sql::arrayLiteral(ref_ord),
-      sql::arrayLiteral(ref), sql::textArray(pixels));
+      sql::arrayLiteral(ref), sql::textArray(pixels), oldestSendable(now));
   for (const auto& row : r) {
     const auto n = static_cast<pqxx::row::size_type>(row.size());
     auto& e = out.at(row[n - 3].as<size_t>());
@@ -239,10 +235,10 @@ void MatchTx::mergePayment(int64_t id, const std::vector<std::string>& refs, con
 }
 
 std::optional<ClientEventRecord> MatchTx::findClientEvent(const std::vector<std::string>& refs,
-                                                          const std::string& browser_event_id) {
+                                                          const std::string& browser_event_id, TimePoint now) {
   if (refs.empty() && browser_event_id.empty()) return std::nullopt;
-  auto r = sql::prepared(impl_.tx, "find_client_event", clientEventQuery("$1::text[]", "$2"), sql::textArray(refs),
-                         browser_event_id);
+  auto r = sql::prepared(impl_.tx, "find_client_event", clientEventQuery("$1::text[]", "$2", "$3::float8"),
+                         sql::textArray(refs), browser_event_id, oldestSendable(now));
   if (r.empty()) return std::nullopt;
   return toClientEvent(r[0]);
 }
@@ -271,9 +267,9 @@ std::vector<PaymentRecord> MatchTx::claimWaiting(int limit, TimePoint now) {
           "   WHERE (c.event_id = ANY(p.refs) OR c.order_ref = ANY(p.refs) OR c.event_id = p.browser_event_id)"
           "     AND (c.event_name = 'Purchase' OR c.event_id = p.browser_event_id)"
           "     AND c.event_time > to_timestamp($3::float8) AND " +
-          notTakenByPayment("c") + " AND " + notOlderThanTaken("c", "p.refs", "p.browser_event_id") + "))"
+          notTakenByPayment("c") + "))"
           " ORDER BY match_deadline, id LIMIT $1 FOR UPDATE SKIP LOCKED",
-      limit, sql::ts(now), sql::ts(now - kMetaMaxEventAge + kExpiryMargin));
+      limit, sql::ts(now), oldestSendable(now));
   for (const auto& row : r) out.push_back(toPayment(row));
   return out;
 }

@@ -55,7 +55,8 @@ class MatchTx {
   // For each query, findClientEvent and whether the event_ids a new payment might use are
   // taken on one of pixels: one statement for a whole batch. result[i] answers queries[i]; rows
   // this transaction inserts later are not seen (the outbound insert skips a taken one).
-  std::vector<EventLookup> lookupEvents(const std::vector<EventQuery>& queries, const std::vector<std::string>& pixels);
+  std::vector<EventLookup> lookupEvents(const std::vector<EventQuery>& queries, const std::vector<std::string>& pixels,
+                                        TimePoint now);
   struct Queued {
     int created = 0;   // rows inserted: a (pixel, event) or (pixel, payment) that had one is skipped
     int pending = 0;   // of those, rows a dispatcher will send
@@ -77,11 +78,11 @@ class MatchTx {
 
   // The browser event a payment refers to: an explicit browser event id first, then a Purchase,
   // then the latest event carrying any of the references (as event_id or order_ref). Events
-  // another payment already took (payments.client_event_id), and events under the same
-  // references older than one taken, are skipped (unless named explicitly): with a customer id
-  // as reference, they belong to that customer's earlier orders.
+  // another payment already took (payments.client_event_id) are skipped: with a customer id as
+  // reference, they belong to that customer's earlier orders. So are events Meta would no
+  // longer take at `now` (older than 7 days).
   std::optional<ClientEventRecord> findClientEvent(const std::vector<std::string>& refs,
-                                                   const std::string& browser_event_id);
+                                                   const std::string& browser_event_id, TimePoint now);
 
   // Waiting payments whose references include any of refs (locked, skipping locked rows).
   std::vector<PaymentRecord> claimWaitingByRefs(const std::vector<std::string>& refs, int limit);

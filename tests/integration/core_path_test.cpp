@@ -239,12 +239,26 @@ TEST_CASE("a browser event older than Meta's 7 days lends no event_id: the payme
   // Meta would refuse the browser's time; the payment waits as for any non-Purchase event...
   CHECK(f.db.scalar("SELECT status FROM payments") == "waiting");
   CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "0");
-  // ...and at its deadline is sent unmatched with the moment of payment, the cookies kept.
+  // ...and at its deadline is sent unmatched with the moment of payment, under the derived id.
+  d->maintenance();
+  CHECK(f.db.scalar("SELECT status FROM payments") == "waiting");
   f.clock.advance(std::chrono::seconds(601));
   d->maintenance();
   CHECK(f.db.scalar("SELECT status || ' ' || matched || ' ' || event_id FROM outbound_events") == "dry_run false ORDER-1");
   CHECK(f.db.scalar("SELECT extract(epoch from event_time)::bigint FROM outbound_events") == std::to_string(sc.created));
-  CHECK(f.db.scalar("SELECT payload->'user_data'->>'fbc' FROM outbound_events") == be.fbc);
+  CHECK(f.db.scalar("SELECT (client_event_id IS NULL)::text FROM payments") == "true");
+}
+
+TEST_CASE("a payment made more than 7 days ago (an old webhook replayed) is recorded dead with a reason, never queued") {
+  Fixture f;
+  auto cfg = testConfig(f.db);
+  cfg.matching.wait_seconds = 0;
+  TestDaemon d(cfg, f.clock);
+  StripeCheckout sc;
+  sc.created = now(f.clock) - 8 * 86400;
+  REQUIRE(d.postStripe(stripeCheckoutEvent(sc)).status == 200);
+  CHECK(f.db.scalar("SELECT status FROM outbound_events") == "dead");
+  CHECK(f.db.scalar("SELECT last_error FROM outbound_events").rfind("expired", 0) == 0);
 }
 
 TEST_CASE("a browser time in the future is replaced by the arrival time and flagged") {
@@ -695,49 +709,40 @@ TEST_CASE("a customer's next order waits for its own browser Purchase instead of
   CHECK(f.db.scalar("SELECT count(*) FROM outbound_events WHERE event_id LIKE 'browser-evt-%'") == "2");
 }
 
-TEST_CASE("a previous order's second browser Purchase (a reloaded thank-you page) is not offered to the next order") {
+TEST_CASE("a customer's two orders whose webhooks come in the wrong order each get their own browser Purchase") {
   Fixture f;
-  auto cfg = testConfig(f.db);
-  cfg.matching.max_past_skew_seconds = 7 * 86400;   // browser times two days old are kept as they are
-  TestDaemon d(cfg, f.clock);
-  const int64_t two_days_ago = now(f.clock) - 2 * 86400;
-  BrowserEvent first_load;
-  first_load.event_id = "thanks-load-1";
-  first_load.order_ref = "cus_5";
-  first_load.event_time = two_days_ago;
-  BrowserEvent reload = first_load;
-  reload.event_id = "thanks-load-2";
-  reload.event_time = two_days_ago + 20;
-  REQUIRE(d.post("/v1/events", browserEventJson(first_load)).status == 202);
-  REQUIRE(d.post("/v1/events", browserEventJson(reload)).status == 202);
+  TestDaemon d(testConfig(f.db), f.clock);
+  BrowserEvent one;
+  one.event_id = "thanks-order-1";
+  one.order_ref = "cus_5";
+  one.event_time = now(f.clock) - 120;
+  BrowserEvent two = one;
+  two.event_id = "thanks-order-2";
+  two.event_time = now(f.clock) - 60;
+  REQUIRE(d.post("/v1/events", browserEventJson(one)).status == 202);
+  REQUIRE(d.post("/v1/events", browserEventJson(two)).status == 202);
   StripeCheckout first;
   first.client_reference_id = "cus_5";
-  first.created = two_days_ago - 30;
-  REQUIRE(d.postStripe(stripeCheckoutEvent(first)).status == 200);
-  REQUIRE(f.db.scalar("SELECT event_id FROM outbound_events") == "thanks-load-2");   // the latest
-
+  first.created = now(f.clock) - 130;
   StripeCheckout second = first;
   second.event_id = "evt_2";
   second.session_id = "cs_test_2";
   second.payment_intent = "pi_2";
-  second.created = now(f.clock);
+  second.created = now(f.clock) - 70;
+  // Stripe does not keep order: the second order's webhook comes first and takes the latest.
   REQUIRE(d.postStripe(stripeCheckoutEvent(second)).status == 200);
-  CHECK(f.db.scalar("SELECT status FROM payments WHERE payment_key = 'pi_2'") == "waiting");
-  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "1");
-  d->maintenance();
-  CHECK(f.db.scalar("SELECT status FROM payments WHERE payment_key = 'pi_2'") == "waiting");
-
-  BrowserEvent own = first_load;
-  own.event_id = "thanks-order-2";
-  own.event_time = now(f.clock) - 1;
-  REQUIRE(d.post("/v1/events", browserEventJson(own)).status == 202);
-  CHECK(f.db.scalar("SELECT o.event_id FROM outbound_events o JOIN payments p ON p.id = o.payment_id"
-                    " WHERE p.payment_key = 'pi_2'") == "thanks-order-2");
+  REQUIRE(d.postStripe(stripeCheckoutEvent(first)).status == 200);
+  const std::string by_key = "SELECT string_agg(o.event_id || ' ' || o.matched, ',') FROM outbound_events o"
+                             " JOIN payments p ON p.id = o.payment_id WHERE p.payment_key = ";
+  CHECK(f.db.scalar(by_key + "'pi_2'") == "thanks-order-2 true");
+  CHECK(f.db.scalar(by_key + "'pi_1'") == "thanks-order-1 true");
 }
 
-TEST_CASE("the sweep does not claim a waiting payment for a browser Purchase another payment took") {
+TEST_CASE("the sweep does not claim a waiting payment for a browser Purchase another payment took or Meta would refuse") {
   Fixture f;
-  TestDaemon d(testConfig(f.db), f.clock);
+  auto cfg = testConfig(f.db);
+  cfg.matching.max_past_skew_seconds = 30 * 86400;
+  TestDaemon d(cfg, f.clock);
   BrowserEvent be;
   be.order_ref = "cus_9";
   be.event_time = now(f.clock) - 5;
@@ -753,6 +758,19 @@ TEST_CASE("the sweep does not claim a waiting payment for a browser Purchase ano
   REQUIRE(d.postStripe(stripeCheckoutEvent(second)).status == 200);
   REQUIRE(f.db.scalar("SELECT status FROM payments WHERE payment_key = 'pi_1'") == "matched");
   REQUIRE(f.db.scalar("SELECT status FROM payments WHERE payment_key = 'pi_2'") == "waiting");
+  // A third order whose only browser Purchase is eight days old.
+  BrowserEvent old = be;
+  old.event_id = "browser-evt-old";
+  old.order_ref = "ORDER-OLD";
+  old.event_time = now(f.clock) - 8 * 86400;
+  REQUIRE(d.post("/v1/events", browserEventJson(old)).status == 202);
+  StripeCheckout third = first;
+  third.event_id = "evt_3";
+  third.session_id = "cs_test_3";
+  third.payment_intent = "pi_3";
+  third.client_reference_id = "ORDER-OLD";
+  REQUIRE(d.postStripe(stripeCheckoutEvent(third)).status == 200);
+  REQUIRE(f.db.scalar("SELECT status FROM payments WHERE payment_key = 'pi_3'") == "waiting");
 
   // Claimed, such a payment would only be put back, and at the head of the deadline order it
   // would fill every sweep's batch ahead of payments that can be resolved.
@@ -767,7 +785,7 @@ TEST_CASE("the sweep does not claim a waiting payment for a browser Purchase ano
   ingest.inTransaction([&](store::MatchTx& tx) {
     for (const auto& p : tx.claimWaiting(10, f.clock.now())) claimed.push_back(p.payment_key);
   });
-  CHECK(claimed == std::vector<std::string>{"pi_2"});   // its deadline still brings it
+  CHECK(claimed == std::vector<std::string>{"pi_2", "pi_3"});   // their deadlines still bring them
 }
 
 TEST_CASE("a payment whose event_id another payment takes while it is being matched keeps its own id and is not lost") {
@@ -809,10 +827,13 @@ TEST_CASE("an order whose browser Purchase another order takes while it is being
   // Another instance matching the same customer's other order holds an uncommitted Purchase with
   // that browser event's id: this transaction cannot see it, and its insert waits for it.
   HeldTransaction other(f.db.url(),
-                        "INSERT INTO outbound_events (pixel_id, event_name, event_id, event_time, matched, payload,"
-                        " status, next_attempt_at, created_at) SELECT pixel_id, 'Purchase', 'browser-evt-1', now(),"
-                        " true, '{}', 'dry_run', now(), now() FROM (VALUES ('" + cfg.pixels.at(0).pixel_id +
-                            "')) AS v(pixel_id)");
+                        "WITH p AS (INSERT INTO payments (provider, payment_key, order_ref, refs, paid_at, status,"
+                        " match_deadline, client_event_id, created_at, resolved_at) SELECT 'stripe', 'pi_other',"
+                        " 'cus_3', '{cus_3}', now(), 'matched', now(), id, now(), now() FROM client_events"
+                        " WHERE event_id = 'browser-evt-1' RETURNING id)"
+                        " INSERT INTO outbound_events (pixel_id, event_name, event_id, event_time, payment_id, matched,"
+                        " payload, status, next_attempt_at, created_at) SELECT '" + cfg.pixels.at(0).pixel_id +
+                            "', 'Purchase', 'browser-evt-1', now(), p.id, true, '{}', 'dry_run', now(), now() FROM p");
   StripeCheckout sc;
   sc.client_reference_id = "cus_3";
   sc.created = now(f.clock);
@@ -823,12 +844,20 @@ TEST_CASE("an order whose browser Purchase another order takes while it is being
   }));
   other.commit();
   REQUIRE(response.get().status == 200);
-  CHECK(f.db.scalar("SELECT status || ' ' || (client_event_id IS NULL) FROM payments") == "waiting true");
-  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events WHERE payment_id IS NOT NULL") == "0");
-  // Its deadline still sends it.
-  f.clock.advance(std::chrono::seconds(601));
-  d->maintenance();
-  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events WHERE payment_id IS NOT NULL") == "1");
+  const std::string mine = "SELECT status || ' ' || (client_event_id IS NULL) FROM payments WHERE payment_key = 'pi_1'";
+  CHECK(f.db.scalar(mine) == "waiting true");
+  const std::string queued = "SELECT count(*) FROM outbound_events o JOIN payments p ON p.id = o.payment_id"
+                             " WHERE p.payment_key = 'pi_1'";
+  CHECK(f.db.scalar(queued) == "0");
+  d->maintenance();   // the sweep does not hand it the taken event either
+  CHECK(f.db.scalar(mine) == "waiting true");
+  // Its own browser Purchase matches it.
+  BrowserEvent own = be;
+  own.event_id = "browser-evt-2";
+  own.event_time = now(f.clock) - 1;
+  REQUIRE(d.post("/v1/events", browserEventJson(own)).status == 202);
+  CHECK(f.db.scalar("SELECT o.event_id || ' ' || o.matched FROM outbound_events o JOIN payments p"
+                    " ON p.id = o.payment_id WHERE p.payment_key = 'pi_1'") == "browser-evt-2 true");
 }
 
 TEST_CASE("the sweep resolves a waiting payment whose browser Purchase was stored alongside it, and only that one") {
