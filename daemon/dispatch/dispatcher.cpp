@@ -107,7 +107,7 @@ void Dispatcher::updateSettings(DispatchSettings settings) {
   wake();
 }
 
-void Dispatcher::retryPausedNow() {
+bool Dispatcher::retryPausedNow() {
   try {
     store_.probePausedNow(clock_.now());
     // Events that waited for a token are sent at once when the configuration brings one.
@@ -116,16 +116,19 @@ void Dispatcher::retryPausedNow() {
     for (const auto& [pixel, token] : current->tokens)
       if (!token.empty()) with_token.push_back(pixel);
     store_.makeDueNow(with_token, kNoTokenError, clock_.now());
+    return true;
   } catch (const std::exception& e) {
     spdlog::warn("could not schedule probes of paused pixels and events waiting for a token: {}", e.what());
+    return false;
   }
 }
 
 void Dispatcher::start() {
   if (running_.exchange(true)) return;
   // A restart is how a token from a systemd credential or a new meta.api_version arrives: paused
-  // pixels are probed at once rather than at their next probe time.
-  retryPausedNow();
+  // pixels are probed at once rather than at their next probe time. A worker does it (until the
+  // database answers), so a database that is down does not hold up the start.
+  retry_paused_at_start_ = true;
   const int n = std::max(1, settings()->workers);
   for (int i = 0; i < n; ++i) threads_.emplace_back([this] { workerLoop(); });
 }
@@ -141,6 +144,7 @@ void Dispatcher::workerLoop() {
   bool db_down = false;
   while (running_) {
     int claimed = 0;
+    if (retry_paused_at_start_.exchange(false) && !retryPausedNow()) retry_paused_at_start_ = true;
     try {
       claimed = runOnce();
       if (db_down) spdlog::info("dispatcher: database reachable again, sending resumes");

@@ -97,8 +97,9 @@ class Dispatcher {
 
  private:
   struct Cycle;
-  // Probes paused pixels and sends the events that waited for a token, now.
-  void retryPausedNow();
+  // Probes paused pixels and sends the events that waited for a token, now; false when the
+  // database could not be told.
+  bool retryPausedNow();
   void workerLoop();
   void sendGroup(Cycle& cycle, const std::string& pixel, std::vector<const store::ClaimedEvent*> events);
   void recordOutcomeForWindow(bool error, int count);
@@ -113,6 +114,7 @@ class Dispatcher {
   std::shared_ptr<const DispatchSettings> settings_;
   Wakeup wakeup_;
   std::atomic<bool> running_{false};
+  std::atomic<bool> retry_paused_at_start_{false};
   std::atomic<uint64_t> cycles_{0};
   std::vector<std::thread> threads_;
   std::mt19937_64 rng_;
