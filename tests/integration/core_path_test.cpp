@@ -646,10 +646,7 @@ TEST_CASE("two payments sharing a client_reference_id (a customer id) are two or
   StripeCheckout first;
   first.client_reference_id = "cus_42";
   first.created = now(f.clock);
-  StripeCheckout second = first;
-  second.event_id = "evt_2";
-  second.session_id = "cs_test_2";
-  second.payment_intent = "pi_2";
+  StripeCheckout second = anotherOrder(first, "2");
   REQUIRE(d.postStripe(stripeCheckoutEvent(first)).status == 200);
   REQUIRE(d.postStripe(stripeCheckoutEvent(second)).status == 200);
   CHECK(f.db.scalar("SELECT count(*) FROM payments") == "2");
@@ -673,10 +670,7 @@ TEST_CASE("a customer's next order waits for its own browser Purchase instead of
 
   // A day later the customer orders again; the webhook comes before the browser's Purchase.
   f.clock.advance(std::chrono::hours(24));
-  StripeCheckout second = first;
-  second.event_id = "evt_2";
-  second.session_id = "cs_test_2";
-  second.payment_intent = "pi_2";
+  StripeCheckout second = anotherOrder(first, "2");
   second.created = now(f.clock);
   REQUIRE(d.postStripe(stripeCheckoutEvent(second)).status == 200);
   CHECK(f.db.scalar("SELECT status FROM payments WHERE payment_key = 'pi_2'") == "waiting");
@@ -695,10 +689,7 @@ TEST_CASE("a customer's next order waits for its own browser Purchase instead of
 
   // A third order whose browser event never comes is sent unmatched at its deadline, under an
   // id neither earlier order uses.
-  StripeCheckout third = first;
-  third.event_id = "evt_3";
-  third.session_id = "cs_test_3";
-  third.payment_intent = "pi_3";
+  StripeCheckout third = anotherOrder(first, "3");
   third.created = now(f.clock);
   REQUIRE(d.postStripe(stripeCheckoutEvent(third)).status == 200);
   CHECK(f.db.scalar("SELECT status FROM payments WHERE payment_key = 'pi_3'") == "waiting");
@@ -724,10 +715,7 @@ TEST_CASE("a customer's two orders whose webhooks come in the wrong order each g
   StripeCheckout first;
   first.client_reference_id = "cus_5";
   first.created = now(f.clock) - 130;
-  StripeCheckout second = first;
-  second.event_id = "evt_2";
-  second.session_id = "cs_test_2";
-  second.payment_intent = "pi_2";
+  StripeCheckout second = anotherOrder(first, "2");
   second.created = now(f.clock) - 70;
   // Stripe does not keep order: the second order's webhook comes first and takes the latest.
   REQUIRE(d.postStripe(stripeCheckoutEvent(second)).status == 200);
@@ -750,10 +738,7 @@ TEST_CASE("the sweep does not claim a waiting payment for a browser Purchase ano
   StripeCheckout first;
   first.client_reference_id = "cus_9";
   first.created = now(f.clock);
-  StripeCheckout second = first;
-  second.event_id = "evt_2";
-  second.session_id = "cs_test_2";
-  second.payment_intent = "pi_2";
+  StripeCheckout second = anotherOrder(first, "2");
   REQUIRE(d.postStripe(stripeCheckoutEvent(first)).status == 200);
   REQUIRE(d.postStripe(stripeCheckoutEvent(second)).status == 200);
   REQUIRE(f.db.scalar("SELECT status FROM payments WHERE payment_key = 'pi_1'") == "matched");
@@ -764,10 +749,7 @@ TEST_CASE("the sweep does not claim a waiting payment for a browser Purchase ano
   old.order_ref = "ORDER-OLD";
   old.event_time = now(f.clock) - 8 * 86400;
   REQUIRE(d.post("/v1/events", browserEventJson(old)).status == 202);
-  StripeCheckout third = first;
-  third.event_id = "evt_3";
-  third.session_id = "cs_test_3";
-  third.payment_intent = "pi_3";
+  StripeCheckout third = anotherOrder(first, "3");
   third.client_reference_id = "ORDER-OLD";
   REQUIRE(d.postStripe(stripeCheckoutEvent(third)).status == 200);
   REQUIRE(f.db.scalar("SELECT status FROM payments WHERE payment_key = 'pi_3'") == "waiting");
@@ -865,10 +847,7 @@ TEST_CASE("the sweep resolves a waiting payment whose browser Purchase was store
   TestDaemon d(testConfig(f.db), f.clock);
   StripeCheckout a;
   a.created = now(f.clock);
-  StripeCheckout b = a;
-  b.event_id = "evt_2";
-  b.session_id = "cs_test_2";
-  b.payment_intent = "pi_2";
+  StripeCheckout b = anotherOrder(a, "2");
   b.client_reference_id = "ORDER-2";
   REQUIRE(d.postStripe(stripeCheckoutEvent(a)).status == 200);
   REQUIRE(d.postStripe(stripeCheckoutEvent(b)).status == 200);

@@ -436,10 +436,7 @@ TEST_CASE("two orders naming one browser Purchase in the same batch; the first t
   StripeCheckout first;
   first.client_reference_id = "cus_7";
   first.created = now(f.clock);
-  StripeCheckout second = first;
-  second.event_id = "evt_2";
-  second.session_id = "cs_test_2";
-  second.payment_intent = "pi_2";
+  StripeCheckout second = anotherOrder(first, "2");
   // Also derived ids collide for both (same order reference) if they went unmatched.
   REQUIRE(postSigned(d, f.clock, stripeCheckoutEvent(first)).status == 200);
   REQUIRE(postSigned(d, f.clock, stripeCheckoutEvent(second)).status == 200);

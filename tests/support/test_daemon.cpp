@@ -97,6 +97,14 @@ std::string checkoutFor(const Clock& clock, const std::string& key) {
   return stripeCheckoutEvent(sc);
 }
 
+StripeCheckout anotherOrder(const StripeCheckout& c, const std::string& n) {
+  StripeCheckout o = c;
+  o.event_id = "evt_" + n;
+  o.session_id = "cs_test_" + n;
+  o.payment_intent = "pi_" + n;
+  return o;
+}
+
 std::string stripeCheckoutEvent(const StripeCheckout& c) {
   std::ostringstream s;
   s << R"({"id":")" << c.event_id << R"(","object":"event","api_version":"2024-06-20","created":)"

@@ -78,6 +78,9 @@ struct StripeCheckout {
   std::string metadata_json = "{}";
 };
 std::string stripeCheckoutEvent(const StripeCheckout& c);
+// Another order like c (same customer, reference and time): event evt_N, session cs_test_N,
+// PaymentIntent pi_N.
+StripeCheckout anotherOrder(const StripeCheckout& c, const std::string& n);
 // A paid checkout for order KEY, created now: event evt_KEY, session cs_KEY, PaymentIntent pi_KEY,
 // client_reference_id ORDER-KEY.
 std::string checkoutFor(const Clock& clock, const std::string& key);
