@@ -158,12 +158,15 @@ std::vector<AuditLine> evaluateAudit(const store::AuditFigures& f, const AuditTh
   if (ratio > t.error_ratio) causes.push_back("send error ratio above " + pct(t.error_ratio));
   if (dead > 0) causes.push_back(std::to_string(dead) + " dead event(s) will never reach Meta");
   if (f.oldest_pending_age && *f.oldest_pending_age > t.oldest_pending_seconds) causes.push_back("events are waiting too long");
-  if (f.paused_pixels) causes.push_back("a pixel is paused on a token or permission error");
+  if (f.paused_pixels)
+    causes.push_back("a pixel is paused on a token or permission error or a refused request (pixel_pauses.reason)");
   if (!causes.empty()) {
     l5.warn = true;
     for (const auto& c : causes) l5.cause += (l5.cause.empty() ? "" : "; ") + c;
     l5.fix = "see `capi-reconciler retries list --status dead` and `retries show ID`: token errors need a new "
-             "meta.access_token and a reload (SIGHUP), or a restart when it is a systemd credential; network errors need outbound HTTPS to graph.facebook.com";
+             "meta.access_token and a reload (SIGHUP), or a restart when it is a systemd credential; a refused "
+             "request (a retired API version) needs meta.api_version raised and a restart; network errors need "
+             "outbound HTTPS to graph.facebook.com";
   }
   lines.push_back(l5);
   return lines;

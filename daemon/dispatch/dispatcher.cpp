@@ -103,7 +103,7 @@ void Dispatcher::updateSettings(DispatchSettings settings) {
     settings_ = std::make_shared<const DispatchSettings>(std::move(settings));
   }
   metrics_.set("capi_test_event_code_active", {}, settings_->test_event_code.empty() ? 0 : 1);
-  retryPausedNow();
+  if (!retryPausedNow()) retry_paused_pending_ = true;   // a worker repeats it
   wake();
 }
 
@@ -116,9 +116,12 @@ bool Dispatcher::retryPausedNow() {
     for (const auto& [pixel, token] : current->tokens)
       if (!token.empty()) with_token.push_back(pixel);
     store_.makeDueNow(with_token, kNoTokenError, clock_.now());
+    if (retry_paused_failing_.exchange(false)) spdlog::info("probes of paused pixels scheduled");
     return true;
   } catch (const std::exception& e) {
-    spdlog::warn("could not schedule probes of paused pixels and events waiting for a token: {}", e.what());
+    if (!retry_paused_failing_.exchange(true))
+      spdlog::warn("could not schedule probes of paused pixels and events waiting for a token, retrying: {}",
+                   e.what());
     return false;
   }
 }
@@ -128,7 +131,7 @@ void Dispatcher::start() {
   // A restart is how a token from a systemd credential or a new meta.api_version arrives: paused
   // pixels are probed at once rather than at their next probe time. A worker does it (until the
   // database answers), so a database that is down does not hold up the start.
-  retry_paused_at_start_ = true;
+  retry_paused_pending_ = true;
   const int n = std::max(1, settings()->workers);
   for (int i = 0; i < n; ++i) threads_.emplace_back([this] { workerLoop(); });
 }
@@ -144,7 +147,7 @@ void Dispatcher::workerLoop() {
   bool db_down = false;
   while (running_) {
     int claimed = 0;
-    if (retry_paused_at_start_.exchange(false) && !retryPausedNow()) retry_paused_at_start_ = true;
+    if (retry_paused_pending_.exchange(false) && !retryPausedNow()) retry_paused_pending_ = true;
     try {
       claimed = runOnce();
       if (db_down) spdlog::info("dispatcher: database reachable again, sending resumes");

@@ -114,7 +114,9 @@ class Dispatcher {
   std::shared_ptr<const DispatchSettings> settings_;
   Wakeup wakeup_;
   std::atomic<bool> running_{false};
-  std::atomic<bool> retry_paused_at_start_{false};
+  // retryPausedNow() is owed (at start, or after it failed on a reload); a worker does it.
+  std::atomic<bool> retry_paused_pending_{false};
+  std::atomic<bool> retry_paused_failing_{false};   // its failure was logged
   std::atomic<uint64_t> cycles_{0};
   std::vector<std::thread> threads_;
   std::mt19937_64 rng_;

@@ -71,7 +71,8 @@ std::vector<std::string> pixelIds(const MatchingSettings& s) {
 }
 
 // An event past Meta's 7 days lends nothing either: Meta would refuse the Purchase, and its 48
-// hours of deduplication are long over. The payment is then sent with its own moment.
+// hours of deduplication are long over. (The lookups leave such events out already; this
+// holds for an event that crossed the limit since.)
 bool lendsEventId(const store::ClientEventRecord& e, const store::PaymentRecord& p, TimePoint now) {
   return (e.event_name == "Purchase" || (!p.browser_event_id.empty() && e.event_id == p.browser_event_id)) &&
          !tooOldForMeta(e.event_time, now);
@@ -184,7 +185,9 @@ store::MatchTx::Queued Matcher::resolve(store::MatchTx& tx, const MatchingSettin
       tx.returnToWaiting(payment.id);
       spdlog::info("browser event {} was taken by another payment meanwhile; payment {} waits for its own",
                    in.event_id, payment.payment_key);
-      return {};
+      store::MatchTx::Queued none;
+      none.waits_again = true;
+      return none;
     }
     if (!missing.empty()) {
       spdlog::warn("event_id {} was taken by another payment meanwhile; payment {} uses its own id", in.event_id,
@@ -365,7 +368,9 @@ int Matcher::matchDelivery(store::MatchTx& tx, const MatchingSettings& s, const 
   p.browser_event_id = facts.browser_event_id;
   p.amount_minor = facts.amount_minor;
   p.currency = facts.currency;
-  p.paid_at = facts.paid_at.time_since_epoch().count() != 0 ? facts.paid_at : arrived;
+  // Never after the arrival: a provider clock ahead of ours must not make a future event_time,
+  // which Meta refuses.
+  p.paid_at = facts.paid_at.time_since_epoch().count() != 0 ? std::min(facts.paid_at, arrived) : arrived;
   p.user_data_json = customer.toJson();
   p.anomalies_json = customer.anomaliesJson();
   p.status = "waiting";
@@ -390,8 +395,9 @@ int Matcher::matchDelivery(store::MatchTx& tx, const MatchingSettings& s, const 
   bool waits = false;
   if (event && lendsEventId(*event, p, now)) {
     queued = resolve(tx, s, p, &*event, true, now, found->event_id_taken, row);
-    detail = queued.created > 0 ? "matched browser event " + event->event_id
-                                : "browser event " + event->event_id + " taken meanwhile, waiting for its own";
+    waits = queued.waits_again;
+    detail = waits ? "browser event " + event->event_id + " taken meanwhile, waiting for its own"
+                   : "matched browser event " + event->event_id;
   } else if (p.match_deadline <= now) {   // no wait configured, or it passed while the webhook was queued
     queued = resolve(tx, s, p, event ? &*event : nullptr, false, now, found->derived_event_id_taken, row);
     detail = "no browser Purchase: sent with the derived event_id";
@@ -423,8 +429,9 @@ int Matcher::onBrowserEvents(const std::vector<store::ClientEventRecord>& events
     for (auto& p : tx.claimWaitingByRefs({refs.begin(), refs.end()}, 100)) {
       auto event = tx.findClientEvent(p.refs, p.browser_event_id, now);
       if (!event || !lendsEventId(*event, p, now)) continue;
-      pending += resolve(tx, *s, p, &*event, true, now).pending;
-      ++resolved;
+      const auto q = resolve(tx, *s, p, &*event, true, now);
+      pending += q.pending;
+      if (!q.waits_again) ++resolved;
     }
   });
   if (pending > 0 && wake_) wake_();
@@ -441,8 +448,9 @@ int Matcher::sweep(int limit) {
     for (auto& p : tx.claimWaiting(limit, now)) {
       auto event = tx.findClientEvent(p.refs, p.browser_event_id, now);
       if (event && lendsEventId(*event, p, now)) {
-        pending += resolve(tx, *s, p, &*event, true, now).pending;
-        ++resolved;
+        const auto q = resolve(tx, *s, p, &*event, true, now);
+        pending += q.pending;
+        if (!q.waits_again) ++resolved;
       } else if (p.match_deadline <= now) {
         pending += resolve(tx, *s, p, event ? &*event : nullptr, false, now).pending;
         ++resolved;

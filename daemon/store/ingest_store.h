@@ -60,6 +60,7 @@ class MatchTx {
   struct Queued {
     int created = 0;   // rows inserted: a (pixel, event) or (pixel, payment) that had one is skipped
     int pending = 0;   // of those, rows a dispatcher will send
+    bool waits_again = false;   // nothing queued: the payment went back to waiting (Matcher::resolve)
   };
   struct InsertedPayment {
     int64_t id = 0;

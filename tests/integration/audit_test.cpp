@@ -462,7 +462,7 @@ TEST_CASE("a pixel paused on an expired token flags the sending check", "[audit]
   requireOnly(r, {5});
   CHECK(r.checks.at(5).figure.find("(token 20)") != std::string::npos);
   CHECK(r.checks.at(5).figure.find("1 pixel(s) paused") != std::string::npos);
-  CHECK(r.checks.at(5).cause.find("a pixel is paused on a token or permission error") != std::string::npos);
+  CHECK(r.checks.at(5).cause.find("a pixel is paused on a token or permission error or a refused request") != std::string::npos);
 }
 
 TEST_CASE("--since limits the audit to its window", "[audit]") {

@@ -454,6 +454,30 @@ TEST_CASE("two orders naming one browser Purchase in the same batch; the first t
                     " WHERE p.payment_key = 'pi_2' AND NOT o.matched AND o.event_id <> 'browser-evt-1'") == "2");
 }
 
+TEST_CASE("the second order of a batch naming a taken browser Purchase goes out without it when nothing waits",
+          "[intake]") {
+  Fixture f;
+  auto cfg = testConfig(f.db);
+  cfg.matching.wait_seconds = 0;
+  TestDaemon d(cfg, f.clock);
+  BrowserEvent be;
+  be.order_ref = "cus_8";
+  be.event_time = now(f.clock) - 5;
+  REQUIRE(d.post("/v1/events", browserEventJson(be)).status == 202);
+  StripeCheckout first;
+  first.client_reference_id = "cus_8";
+  first.created = now(f.clock);
+  REQUIRE(postSigned(d, f.clock, stripeCheckoutEvent(first)).status == 200);
+  REQUIRE(postSigned(d, f.clock, stripeCheckoutEvent(anotherOrder(first, "2"))).status == 200);
+  CHECK(d->matchReceived() == 2);
+  // The first order took the browser event; the second is sent unmatched, neither linked to
+  // it nor carrying its cookies.
+  CHECK(f.db.scalar("SELECT string_agg(payment_key || '=' || status || '/' || (client_event_id IS NOT NULL),"
+                    " ' ' ORDER BY payment_key) FROM payments") == "pi_1=matched/true pi_2=unmatched/false");
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events o JOIN payments p ON p.id = o.payment_id"
+                    " WHERE p.payment_key = 'pi_2' AND NOT o.matched AND o.payload->'user_data' ? 'fbc'") == "0");
+}
+
 TEST_CASE("matching waits for the order's lock held by another transaction, then matches", "[intake]") {
   Fixture f;
   auto cfg = testConfig(f.db);

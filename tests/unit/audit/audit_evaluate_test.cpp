@@ -178,7 +178,8 @@ TEST_CASE("dead events, an event pending over an hour and a paused pixel each fl
     f.paused_pixels = 1;
     const auto lines = evaluateAudit(f, {}, false);
     CHECK(warned(lines) == std::set<int>{5});
-    CHECK(check(lines, 5).cause == "a pixel is paused on a token or permission error");
+    CHECK(check(lines, 5).cause ==
+          "a pixel is paused on a token or permission error or a refused request (pixel_pauses.reason)");
     CHECK(check(lines, 5).figure.find("1 pixel(s) paused") != std::string::npos);
   }
 }
