@@ -79,29 +79,155 @@ bool lendsEventId(const store::ClientEventRecord& e, const store::PaymentRecord&
 }
 }  // namespace
 
+namespace {
+
+// A resolution's outbound rows: one per configured pixel (only those in `only`, when given).
+std::vector<store::OutboundRecord> purchaseRows(const MatchingSettings& s, const store::PaymentRecord& payment,
+                                                const PurchaseInputs& in, bool matched, TimePoint now,
+                                                const std::vector<std::string>& only = {}) {
+  std::string payload;
+  std::string error;
+  try {
+    payload = buildPurchasePayload(in);
+  } catch (const std::exception& e) {
+    error = std::string("invalid: ") + e.what();
+    payload = "{}";
+  }
+  const bool expired = tooOldForMeta(in.event_time, now);
+  if (expired && error.empty())
+    error = "expired: event_time is more than 7 days old, Meta would reject it (code 100, subcode 2804003)";
+  std::vector<store::OutboundRecord> rows;
+  for (const auto& pixel : s.pixels) {
+    if (!only.empty() && std::find(only.begin(), only.end(), pixel.pixel_id) == only.end()) continue;
+    store::OutboundRecord o;
+    o.pixel_id = pixel.pixel_id;
+    o.event_name = "Purchase";
+    o.event_id = in.event_id;
+    o.event_time = in.event_time;
+    o.order_ref = payment.order_ref;
+    o.payment_id = payment.id;
+    o.matched = matched;
+    o.payload_json = payload;
+    o.status = !error.empty() ? "dead" : pixel.has_token ? "pending" : "dry_run";
+    o.last_error = error;
+    o.next_attempt_at = now;
+    o.created_at = now;
+    rows.push_back(std::move(o));
+  }
+  return rows;
+}
+
+// The payment's own id as event_id, with its own time: its order's reference or browser event
+// is another payment's.
+void useOwnId(const store::PaymentRecord& payment, PurchaseInputs& in, bool& matched) {
+  in.event_id = payment.payment_key;
+  in.event_time = payment.paid_at;
+  matched = false;
+}
+
+// After a resolution's rows were inserted: the pixels whose row was skipped get one under the
+// payment's own id, or a matched payment that queued nothing goes back to waiting.
+store::MatchTx::Queued settleSkipped(store::MatchTx& tx, const MatchingSettings& s, const store::PaymentRecord& payment,
+                                     PurchaseInputs in, bool matched, std::optional<int64_t> event_row,
+                                     const std::vector<store::OutboundRecord>& rows, store::MatchTx::Queued queued,
+                                     TimePoint now) {
+  if (queued.created >= static_cast<int>(rows.size()) || in.event_id == payment.payment_key) return queued;
+  // A payment whose order takes other locks claimed the same event_id between the check before
+  // and the insert (the insert waited for it and then skipped the row), or a payment before it
+  // in the same batch did. The pixels left without a row for this payment get it under the
+  // payment's own id, or the order is lost.
+  const auto have = tx.pixelsQueuedFor(payment.id);
+  std::vector<std::string> missing;
+  for (const auto& r : rows)
+    if (std::find(have.begin(), have.end(), r.pixel_id) == have.end()) missing.push_back(r.pixel_id);
+  if (!missing.empty() && matched && have.empty() && payment.match_deadline > now) {
+    // Another order of the same references (a customer id) took this browser event in a
+    // concurrent transaction: this one goes back to waiting for its own, as if it had seen that.
+    tx.returnToWaiting(payment.id);
+    spdlog::info("browser event {} was taken by another payment meanwhile; payment {} waits for its own",
+                 in.event_id, payment.payment_key);
+    store::MatchTx::Queued none;
+    none.waits_again = true;
+    return none;
+  }
+  if (!missing.empty()) {
+    spdlog::warn("event_id {} was taken by another payment meanwhile; payment {} uses its own id", in.event_id,
+                 payment.payment_key);
+    useOwnId(payment, in, matched);
+    const auto again = tx.queueAndResolve(purchaseRows(s, payment, in, false, now, missing), payment.id, "unmatched",
+                                          event_row, now);
+    queued.created += again.created;
+    queued.pending += again.pending;
+  }
+  return queued;
+}
+
+}  // namespace
+
+// The new payments of one batch. Their ids are reserved from the sequence when the first one is
+// needed, so later deliveries of the batch can refer to them at once; the payments, the
+// deliveries' links and the outbound rows are written for all of them in one statement
+// (MatchTx::insertPayments), at the end of the batch or before a statement that must see them.
+// One statement per batch instead of one per order: round 9 of bench/RESULTS.md.
+struct Matcher::NewPayments {
+  struct Resolution {   // what settleSkipped needs once the rows are written
+    PurchaseInputs in;
+    bool matched = false;
+    std::optional<int64_t> event_row;
+  };
+  std::vector<store::MatchTx::NewPayment> rows;
+  std::vector<Resolution> resolutions;
+  std::vector<int64_t> free_ids;   // reserved, not used yet (highest first)
+  int reserve = 1;                 // how many to reserve at once: the batch's deliveries
+
+  int64_t takeId(store::MatchTx& tx) {
+    if (free_ids.empty()) {
+      free_ids = tx.reservePaymentIds(std::max(reserve, 1));
+      std::reverse(free_ids.begin(), free_ids.end());
+    }
+    const int64_t id = free_ids.back();
+    free_ids.pop_back();
+    return id;
+  }
+  // Writes the payments so far in one statement; returns the outbound rows made sendable.
+  int write(store::MatchTx& tx, const MatchingSettings& s, TimePoint now);
+};
+
 store::MatchTx::Queued Matcher::resolve(store::MatchTx& tx, const MatchingSettings& s, store::PaymentRecord& payment,
                                         const store::ClientEventRecord* event, bool matched, TimePoint now,
-                                        std::optional<bool> event_id_taken, std::optional<int64_t> new_from_delivery) {
-  // Records the resolution with these rows: a new payment is inserted resolved (and gets its
-  // id), a stored one is updated.
+                                        std::optional<bool> event_id_taken, NewPayments* batch,
+                                        int64_t delivery_row) {
+  const bool deferred = batch != nullptr && payment.id == 0;
+  if (deferred) payment.id = batch->takeId(tx);
+  const std::optional<int64_t> event_row = event != nullptr ? std::optional<int64_t>(event->id) : std::nullopt;
+  // Records the resolution with these rows: a new payment joins the batch's insert (counted as
+  // if every row were created; settleSkipped looks again once they are written), a stored one is
+  // updated.
   auto queue = [&](const std::vector<store::OutboundRecord>& rows, const std::string& status,
-                   std::optional<int64_t> client_event_id) {
-    if (new_from_delivery && payment.id == 0) {
-      store::PaymentRecord resolved = payment;
-      resolved.status = status;
-      const auto inserted = tx.insertPayment(resolved, *new_from_delivery, client_event_id, now, rows);
-      payment.id = inserted.id;
-      return inserted.queued;
+                   std::optional<int64_t> client_event_id, const PurchaseInputs& in, bool is_matched) {
+    if (deferred) {
+      store::MatchTx::NewPayment n;
+      n.payment = payment;
+      n.payment.status = status;
+      n.delivery_row = delivery_row;
+      n.client_event_id = client_event_id;
+      n.rows = rows;
+      batch->rows.push_back(std::move(n));
+      batch->resolutions.push_back({in, is_matched, client_event_id});
+      store::MatchTx::Queued q;
+      q.created = static_cast<int>(rows.size());
+      q.pending = static_cast<int>(std::count_if(rows.begin(), rows.end(), [](const auto& o) { return o.status == "pending"; }));
+      return q;
     }
     return tx.queueAndResolve(rows, payment.id, status, client_event_id, now);
   };
+  PurchaseInputs in;
   if (!matched && s.drop_unmatched) {
-    queue({}, "dropped", std::nullopt);
+    queue({}, "dropped", std::nullopt, in, false);
     spdlog::warn("payment {} {} had no browser event within {} s: dropped (matching.unmatched = drop)",
                  payment.provider, payment.payment_key, s.wait_seconds);
     return {};
   }
-  PurchaseInputs in;
   in.payment_user_data_json = payment.user_data_json;
   in.amount_minor = payment.amount_minor;
   in.currency = payment.currency;
@@ -124,81 +250,32 @@ store::MatchTx::Queued Matcher::resolve(store::MatchTx& tx, const MatchingSettin
   if (in.event_source_url.empty()) in.event_source_url = s.fallback_event_source_url;
   // An order reference shared by several payments (a client_reference_id that is really a
   // customer id) must not merge distinct orders into one event_id: Meta would drop all but one.
-  auto useOwnId = [&] {
-    in.event_id = payment.payment_key;
-    in.event_time = payment.paid_at;
-    matched = false;
-  };
   if (!event_id_taken) event_id_taken = tx.eventIdTakenByOtherPayment(in.event_id, payment.id, pixelIds(s));
   if (*event_id_taken) {
     spdlog::warn("event_id {} is already used by another payment; payment {} uses its own id", in.event_id,
                  payment.payment_key);
-    useOwnId();
+    useOwnId(payment, in, matched);
   }
+  auto rows = purchaseRows(s, payment, in, matched, now);
+  auto queued = queue(rows, matched ? "matched" : "unmatched", event_row, in, matched);
+  if (deferred) return queued;
+  return settleSkipped(tx, s, payment, in, matched, event_row, rows, queued, now);
+}
 
-  auto rowsFor = [&](const std::vector<std::string>& only) {
-    std::string payload;
-    std::string error;
-    try {
-      payload = buildPurchasePayload(in);
-    } catch (const std::exception& e) {
-      error = std::string("invalid: ") + e.what();
-      payload = "{}";
-    }
-    const bool expired = tooOldForMeta(in.event_time, now);
-    if (expired && error.empty())
-      error = "expired: event_time is more than 7 days old, Meta would reject it (code 100, subcode 2804003)";
-    std::vector<store::OutboundRecord> rows;
-    for (const auto& pixel : s.pixels) {
-      if (!only.empty() && std::find(only.begin(), only.end(), pixel.pixel_id) == only.end()) continue;
-      store::OutboundRecord o;
-      o.pixel_id = pixel.pixel_id;
-      o.event_name = "Purchase";
-      o.event_id = in.event_id;
-      o.event_time = in.event_time;
-      o.order_ref = payment.order_ref;
-      o.payment_id = payment.id;
-      o.matched = matched;
-      o.payload_json = payload;
-      o.status = !error.empty() ? "dead" : pixel.has_token ? "pending" : "dry_run";
-      o.last_error = error;
-      o.next_attempt_at = now;
-      o.created_at = now;
-      rows.push_back(std::move(o));
-    }
-    return rows;
-  };
-  const std::optional<int64_t> event_row = event != nullptr ? std::optional<int64_t>(event->id) : std::nullopt;
-  auto rows = rowsFor({});
-  auto queued = queue(rows, matched ? "matched" : "unmatched", event_row);
-  if (queued.created < static_cast<int>(rows.size()) && in.event_id != payment.payment_key) {
-    // A payment whose order takes other locks claimed the same event_id between the check above
-    // and the insert (the insert waited for it and then skipped the row). The pixels left
-    // without a row for this payment get it under the payment's own id, or the order is lost.
-    const auto have = tx.pixelsQueuedFor(payment.id);
-    std::vector<std::string> missing;
-    for (const auto& r : rows)
-      if (std::find(have.begin(), have.end(), r.pixel_id) == have.end()) missing.push_back(r.pixel_id);
-    if (!missing.empty() && matched && have.empty() && payment.match_deadline > now) {
-      // Another order of the same references (a customer id) took this browser event in a
-      // concurrent transaction: this one goes back to waiting for its own, as if it had seen that.
-      tx.returnToWaiting(payment.id);
-      spdlog::info("browser event {} was taken by another payment meanwhile; payment {} waits for its own",
-                   in.event_id, payment.payment_key);
-      store::MatchTx::Queued none;
-      none.waits_again = true;
-      return none;
-    }
-    if (!missing.empty()) {
-      spdlog::warn("event_id {} was taken by another payment meanwhile; payment {} uses its own id", in.event_id,
-                   payment.payment_key);
-      useOwnId();
-      const auto again = queue(rowsFor(missing), "unmatched", event_row);
-      queued.created += again.created;
-      queued.pending += again.pending;
-    }
+int Matcher::NewPayments::write(store::MatchTx& tx, const MatchingSettings& s, TimePoint now) {
+  if (rows.empty()) return 0;
+  const auto queued = tx.insertPayments(rows, now);
+  auto written = std::move(rows);
+  auto settled = std::move(resolutions);
+  rows.clear();
+  resolutions.clear();
+  int pending = 0;
+  for (size_t i = 0; i < written.size(); ++i) {
+    const auto& r = settled[i];
+    pending += settleSkipped(tx, s, written[i].payment, r.in, r.matched, r.event_row, written[i].rows, queued[i], now)
+                   .pending;
   }
-  return queued;
+  return pending;
 }
 
 namespace {
@@ -318,6 +395,8 @@ MatchCounts Matcher::matchBatch(int limit, std::optional<int64_t> only_id, std::
       queries.push_back({f.refs, f.browser_event_id, derivedEventId(f.order_ref, f.payment_key)});
     }
     const auto events = tx.lookupEvents(queries, pixelIds(*s), now);
+    NewPayments batch;
+    batch.reserve = static_cast<int>(queries.size());
     for (std::size_t i = 0; i < deliveries.size(); ++i) {
       const auto& d = deliveries[i];
       if (parsed[i].status != webhooks::ParseStatus::Ok) {
@@ -328,9 +407,10 @@ MatchCounts Matcher::matchBatch(int limit, std::optional<int64_t> only_id, std::
         ++counts.failed;
         continue;
       }
-      pending += matchDelivery(tx, *s, parsed[i].facts, d, now, known,
+      pending += matchDelivery(tx, *s, parsed[i].facts, d, now, known, batch,
                                query_of[i] >= 0 ? &events[static_cast<size_t>(query_of[i])] : nullptr, counts);
     }
+    pending += batch.write(tx, *s, now);
   });
   if (pending > 0 && wake_) wake_();
   return counts;
@@ -338,7 +418,7 @@ MatchCounts Matcher::matchBatch(int limit, std::optional<int64_t> only_id, std::
 
 int Matcher::matchDelivery(store::MatchTx& tx, const MatchingSettings& s, const webhooks::PaymentFacts& facts,
                            const store::ReceivedDelivery& delivery, TimePoint now, BatchPayments& known,
-                           const store::MatchTx::EventLookup* found, MatchCounts& counts) {
+                           NewPayments& batch, const store::MatchTx::EventLookup* found, MatchCounts& counts) {
   const int64_t row = delivery.id;
   const TimePoint arrived = std::min(delivery.received_at, now);
   if (!facts.paid) {
@@ -351,13 +431,14 @@ int Matcher::matchDelivery(store::MatchTx& tx, const MatchingSettings& s, const 
   UserData customer = hashCustomer(facts.customer, s.normalize);
   if (const auto existing = known.find(facts.provider, ids)) {
     const std::string& key = known.key_of.at(*existing);
+    int pending = batch.write(tx, s, now);   // the payment may be one of this batch's, not written yet
     tx.mergePayment(*existing, facts.refs, ids, facts.order_ref, facts.browser_event_id, customer.toJson());
     tx.setDeliveryOutcome(row, "duplicate_order", "order already known as payment " + key, *existing);
     known.add(facts.provider, *existing, key, ids);
     spdlog::info("{} {} {}: duplicate_order (payment {} already recorded)", facts.provider, facts.event_type,
                  facts.delivery_id, key);
     ++counts.duplicate_order;
-    return 0;
+    return pending;
   }
   store::PaymentRecord p;
   p.provider = facts.provider;
@@ -380,9 +461,12 @@ int Matcher::matchDelivery(store::MatchTx& tx, const MatchingSettings& s, const 
   // here; the outbound insert then skips the row and resolve() falls back to the payment's own
   // id, as for a concurrent transaction.
   store::MatchTx::EventLookup lookup;
+  int pending = 0;
   if (found == nullptr || (found->event && known.events_taken.count(found->event->id) > 0)) {
-    // Looked up again, this transaction's own links now visible: an earlier payment of the batch
-    // took the event found (a customer id as reference), so this one looks for its own.
+    // Looked up again, this transaction's own links now visible (the batch's payments so far are
+    // written first): an earlier payment of the batch took the event found (a customer id as
+    // reference), so this one looks for its own.
+    pending += batch.write(tx, s, now);
     lookup = tx.lookupEvents({{p.refs, p.browser_event_id, derivedEventId(p.order_ref, p.payment_key)}},
                              pixelIds(s), now)
                  .at(0);
@@ -391,26 +475,30 @@ int Matcher::matchDelivery(store::MatchTx& tx, const MatchingSettings& s, const 
   ++counts.accepted;
   const auto& event = found->event;
   std::string detail;
-  store::MatchTx::Queued queued;
   bool waits = false;
+  // The payment joins the batch's insert; a row skipped there is settled when it is written
+  // (NewPayments::write logs it).
   if (event && lendsEventId(*event, p, now)) {
-    queued = resolve(tx, s, p, &*event, true, now, found->event_id_taken, row);
-    waits = queued.waits_again;
-    detail = waits ? "browser event " + event->event_id + " taken meanwhile, waiting for its own"
-                   : "matched browser event " + event->event_id;
+    resolve(tx, s, p, &*event, true, now, found->event_id_taken, &batch, row);
+    detail = "matched browser event " + event->event_id;
   } else if (p.match_deadline <= now) {   // no wait configured, or it passed while the webhook was queued
-    queued = resolve(tx, s, p, event ? &*event : nullptr, false, now, found->derived_event_id_taken, row);
+    resolve(tx, s, p, event ? &*event : nullptr, false, now, found->derived_event_id_taken, &batch, row);
     detail = "no browser Purchase: sent with the derived event_id";
   } else {
     waits = true;
-    p.id = tx.insertPayment(p, row, std::nullopt, now, {}).id;
+    p.id = batch.takeId(tx);
+    store::MatchTx::NewPayment n;
+    n.payment = p;
+    n.delivery_row = row;
+    batch.rows.push_back(std::move(n));
+    batch.resolutions.emplace_back();
     detail = "waiting up to " + std::to_string(s.wait_seconds) + " s for the browser event";
   }
   known.add(p.provider, p.id, p.payment_key, ids);
   if (event && !waits) known.events_taken.insert(event->id);
   spdlog::info("{} {} {}: accepted, payment {} ({})", facts.provider, facts.event_type, facts.delivery_id,
                p.payment_key, detail);
-  return queued.pending;
+  return pending;
 }
 
 int Matcher::onBrowserEvents(const std::vector<store::ClientEventRecord>& events) {

@@ -74,12 +74,14 @@ class Matcher {
   // event: the browser event found for the payment, or null. matched: its event_id and
   // event_time are used (else the derived id and the payment's time, with the event's
   // identifiers such as fbp/fbc still used when it exists).
-  // new_from_delivery: the payment is not stored yet (id 0); it is inserted resolved, linked to
-  // that delivery, and payment.id is set.
+  // batch: the payment is new (id 0): it gets a reserved id and joins the batch's insert
+  // (writeNewPayments), linked to delivery_row. The result then counts the rows as if all were
+  // created.
+  struct NewPayments;
   store::MatchTx::Queued resolve(store::MatchTx& tx, const MatchingSettings& s, store::PaymentRecord& payment,
                                  const store::ClientEventRecord* event, bool matched, TimePoint now,
-                                 std::optional<bool> event_id_taken = std::nullopt,
-                                 std::optional<int64_t> new_from_delivery = std::nullopt);
+                                 std::optional<bool> event_id_taken = std::nullopt, NewPayments* batch = nullptr,
+                                 int64_t delivery_row = 0);
 
   // One transaction over up to limit deliveries (or only_id); `claimed` receives their ids.
   MatchCounts matchBatch(int limit, std::optional<int64_t> only_id, std::vector<int64_t>& claimed);
@@ -89,7 +91,7 @@ class Matcher {
   // for the browser event counts from when the webhook arrived, not from when it is matched.
   int matchDelivery(store::MatchTx& tx, const MatchingSettings& s, const webhooks::PaymentFacts& facts,
                     const store::ReceivedDelivery& delivery, TimePoint now, BatchPayments& known,
-                    const store::MatchTx::EventLookup* found, MatchCounts& counts);
+                    NewPayments& batch, const store::MatchTx::EventLookup* found, MatchCounts& counts);
 
   store::IngestStore& store_;
   const Clock& clock_;

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <functional>
 #include <limits>
+#include <map>
 #include <set>
 #include <tuple>
 #include <utility>
@@ -179,43 +180,93 @@ std::string insertOutboundSql(const std::string& payment_id_expr) {
          "             $8::jsonb[], $9::text[], $10::float8[], $11::text[], $12::bool[], $13::float8[])"
          "      AS u(pixel_id, event_name, event_id, event_time, order_ref, payment_id, matched, payload, status,"
          "           next_at, last_error, test_code, created)"
-         " ON CONFLICT DO NOTHING RETURNING status";
+         " ON CONFLICT DO NOTHING RETURNING payment_id, status";
 }
 
 }  // namespace
 
-MatchTx::InsertedPayment MatchTx::insertPayment(const PaymentRecord& p, int64_t delivery_row,
-                                                std::optional<int64_t> client_event_id, TimePoint now,
-                                                const std::vector<OutboundRecord>& rows) {
-  const std::string amount = p.amount_minor ? std::to_string(*p.amount_minor) : std::string();
-  const std::string ce = client_event_id ? std::to_string(*client_event_id) : std::string();
-  const bool resolved = p.status != "waiting";
+std::vector<int64_t> MatchTx::reservePaymentIds(int n) {
+  std::vector<int64_t> out;
+  if (n <= 0) return out;
+  for (const auto& row : sql::prepared(impl_.tx, "reserve_payment_ids",
+                                       "SELECT nextval(pg_get_serial_sequence('payments', 'id'))"
+                                       " FROM generate_series(1, $1)",
+                                       n))
+    out.push_back(row[0].as<int64_t>());
+  return out;
+}
+
+std::vector<MatchTx::Queued> MatchTx::insertPayments(const std::vector<NewPayment>& payments, TimePoint now) {
+  std::vector<Queued> out(payments.size());
+  if (payments.empty()) return out;
+  std::vector<OutboundRecord> rows;
+  std::vector<std::optional<std::string>> id, provider, key, order_ref, refs, browser, amount, currency, paid_at,
+      user_data, anomalies, status, deadline, created, object_ids, client_event, resolved_at, delivery;
+  std::map<int64_t, size_t> index_of;
+  auto text = [](const std::string& v) { return v.empty() ? std::nullopt : std::optional<std::string>(v); };
+  for (size_t i = 0; i < payments.size(); ++i) {
+    const auto& n = payments[i];
+    const auto& p = n.payment;
+    index_of.emplace(p.id, i);
+    id.push_back(std::to_string(p.id));
+    provider.push_back(p.provider);
+    key.push_back(p.payment_key);
+    order_ref.push_back(text(p.order_ref));
+    refs.push_back(sql::textArray(p.refs));
+    browser.push_back(text(p.browser_event_id));
+    amount.push_back(p.amount_minor ? std::optional<std::string>(std::to_string(*p.amount_minor)) : std::nullopt);
+    currency.push_back(text(p.currency));
+    paid_at.push_back(sql::ts(p.paid_at));
+    user_data.push_back(p.user_data_json);
+    anomalies.push_back(p.anomalies_json);
+    status.push_back(p.status);
+    deadline.push_back(sql::ts(p.match_deadline));
+    created.push_back(sql::ts(p.created_at));
+    object_ids.push_back(sql::textArray(p.object_ids));
+    client_event.push_back(n.client_event_id ? std::optional<std::string>(std::to_string(*n.client_event_id))
+                                             : std::nullopt);
+    resolved_at.push_back(p.status != "waiting" ? std::optional<std::string>(sql::ts(now)) : std::nullopt);
+    delivery.push_back(std::to_string(n.delivery_row));
+    rows.insert(rows.end(), n.rows.begin(), n.rows.end());
+  }
   const OutboundArrays a(rows);
+  // refs and object_ids travel as array literals, one text per payment (unnest cannot take
+  // arrays of different lengths as one array). The outbound insert comes first, so that
+  // pg_stat_activity's first kilobyte of the statement names it.
   auto r = sql::prepared(
-      impl_.tx, "insert_payment",
-      "WITH p AS ("
-      "  INSERT INTO payments (provider, payment_key, order_ref, refs, browser_event_id, amount_minor, currency,"
+      impl_.tx, "insert_payments",
+      "WITH o AS (" + insertOutboundSql("") + "),"
+      " n AS (SELECT * FROM unnest($14::bigint[], $15::text[], $16::text[], $17::text[], $18::text[],"
+      "   $19::text[], $20::bigint[], $21::text[], $22::float8[], $23::text[], $24::text[], $25::text[],"
+      "   $26::float8[], $27::float8[], $28::text[], $29::bigint[], $30::float8[], $31::bigint[])"
+      "   AS n(id, provider, payment_key, order_ref, refs, browser_event_id, amount_minor, currency, paid_at,"
+      "        user_data, hash_anomalies, status, match_deadline, created_at, object_ids, client_event_id,"
+      "        resolved_at, delivery_row)),"
+      " p AS ("
+      "  INSERT INTO payments (id, provider, payment_key, order_ref, refs, browser_event_id, amount_minor, currency,"
       "   paid_at, user_data, hash_anomalies, status, match_deadline, created_at, object_ids, client_event_id,"
       "   resolved_at)"
-      "  VALUES ($14, $15, $16, $17::text[], $18, $19::bigint, $20, to_timestamp($21::float8), $22::jsonb,"
-      "   $23::jsonb, $24, to_timestamp($25::float8), to_timestamp($26::float8), $27::text[], $28::bigint,"
-      "   to_timestamp($29::float8)) RETURNING id),"
-      " d AS (UPDATE webhook_deliveries SET payment_id = (SELECT id FROM p), status = 'accepted', status_reason = NULL"
-      "       WHERE id = $30),"
-      " o AS (" + insertOutboundSql("(SELECT id FROM p)") + ")"
-      " SELECT (SELECT id FROM p), count(*), count(*) FILTER (WHERE status = 'pending') FROM o",
+      "  SELECT id, provider, payment_key, order_ref, refs::text[], browser_event_id, amount_minor, currency,"
+      "   to_timestamp(paid_at), user_data::jsonb, hash_anomalies::jsonb, status, to_timestamp(match_deadline),"
+      "   to_timestamp(created_at), object_ids::text[], client_event_id, to_timestamp(resolved_at) FROM n),"
+      " d AS (UPDATE webhook_deliveries w SET payment_id = n.id, status = 'accepted', status_reason = NULL"
+      "       FROM n WHERE w.id = n.delivery_row)"
+      " SELECT payment_id, count(*), count(*) FILTER (WHERE status = 'pending') FROM o GROUP BY payment_id",
       sql::arrayLiteral(a.pixel), sql::arrayLiteral(a.name), sql::arrayLiteral(a.event_id),
       sql::arrayLiteral(a.event_time), sql::arrayLiteral(a.order_ref), sql::arrayLiteral(a.pid),
       sql::arrayLiteral(a.matched), sql::arrayLiteral(a.payload), sql::arrayLiteral(a.row_status),
       sql::arrayLiteral(a.next_at), sql::arrayLiteral(a.error), sql::arrayLiteral(a.test_code),
-      sql::arrayLiteral(a.created), p.provider, p.payment_key, sql::nullIfEmpty(p.order_ref), sql::textArray(p.refs),
-      sql::nullIfEmpty(p.browser_event_id), sql::nullIfEmpty(amount), sql::nullIfEmpty(p.currency),
-      sql::ts(p.paid_at), p.user_data_json, p.anomalies_json, p.status, sql::ts(p.match_deadline),
-      sql::ts(p.created_at), sql::textArray(p.object_ids), sql::nullIfEmpty(ce),
-      resolved ? sql::ts(now).c_str() : nullptr, delivery_row);
-  InsertedPayment out;
-  out.id = r[0][0].as<int64_t>();
-  out.queued = {r[0][1].as<int>(), r[0][2].as<int>()};
+      sql::arrayLiteral(a.created), sql::arrayLiteral(id), sql::arrayLiteral(provider), sql::arrayLiteral(key),
+      sql::arrayLiteral(order_ref), sql::arrayLiteral(refs), sql::arrayLiteral(browser), sql::arrayLiteral(amount),
+      sql::arrayLiteral(currency), sql::arrayLiteral(paid_at), sql::arrayLiteral(user_data),
+      sql::arrayLiteral(anomalies), sql::arrayLiteral(status), sql::arrayLiteral(deadline), sql::arrayLiteral(created),
+      sql::arrayLiteral(object_ids), sql::arrayLiteral(client_event), sql::arrayLiteral(resolved_at),
+      sql::arrayLiteral(delivery));
+  for (const auto& row : r) {
+    auto& q = out.at(index_of.at(row[0].as<int64_t>()));
+    q.created = row[1].as<int>();
+    q.pending = row[2].as<int>();
+  }
   return out;
 }
 

@@ -62,16 +62,22 @@ class MatchTx {
     int pending = 0;   // of those, rows a dispatcher will send
     bool waits_again = false;   // nothing queued: the payment went back to waiting (Matcher::resolve)
   };
-  struct InsertedPayment {
-    int64_t id = 0;
-    Queued queued;
+  // n ids for payments this transaction will insert (insertPayments), from payments' sequence in
+  // one statement: a batch knows its new payments' ids before they are written, so later
+  // deliveries of the batch can name them. Ids left unused are gaps, as a rolled-back insert leaves.
+  std::vector<int64_t> reservePaymentIds(int n);
+  struct NewPayment {
+    PaymentRecord payment;   // id reserved, status final ('waiting' when it waits)
+    int64_t delivery_row = 0;
+    std::optional<int64_t> client_event_id;
+    std::vector<OutboundRecord> rows;   // payment_id is payment.id
   };
-  // Inserts a new payment in its final state (p.status; client_event_id and resolved_at when it
-  // is resolved), links the delivery that announced it (status 'accepted'), and inserts its
-  // outbound rows (their payment_id is the new id), in one statement: a payment resolved on
-  // arrival is written once, never updated.
-  InsertedPayment insertPayment(const PaymentRecord& p, int64_t delivery_row, std::optional<int64_t> client_event_id,
-                                TimePoint now, const std::vector<OutboundRecord>& rows);
+  // Inserts new payments in their final state (client_event_id and resolved_at unless waiting),
+  // links the deliveries that announced them (status 'accepted') and inserts their outbound
+  // rows, in one statement for all of them: a payment resolved on arrival is written once, never
+  // updated. result[i] counts payments[i]'s rows; a row whose (pixel, event) another row already
+  // has, an earlier one of this call included, is skipped.
+  std::vector<Queued> insertPayments(const std::vector<NewPayment>& payments, TimePoint now);
   // Adds references and object ids, and fills order_ref / customer data the earlier webhooks lacked.
   void mergePayment(int64_t id, const std::vector<std::string>& refs, const std::vector<std::string>& object_ids,
                     const std::string& order_ref,

@@ -423,6 +423,34 @@ TEST_CASE("two webhooks for one order matched in the same batch make one payment
                     " payment_key = 'pi_1')") == "1");
 }
 
+TEST_CASE("orders of one batch deriving the same event_id are written together; the later ones use their own ids",
+          "[intake]") {
+  Fixture f;
+  auto cfg = testConfig(f.db);
+  cfg.pixels.push_back({"second", "222", ""});
+  cfg.matching.wait_seconds = 0;
+  TestDaemon d(cfg, f.clock);
+  // Three orders of one customer (a customer id as client_reference_id) and no browser event:
+  // each derives the event_id "cus_9". They are inserted in one statement, where the first takes
+  // the id on both pixels and the rows of the other two are skipped.
+  StripeCheckout first;
+  first.client_reference_id = "cus_9";
+  first.created = now(f.clock);
+  REQUIRE(postSigned(d, f.clock, stripeCheckoutEvent(first)).status == 200);
+  REQUIRE(postSigned(d, f.clock, stripeCheckoutEvent(anotherOrder(first, "2"))).status == 200);
+  REQUIRE(postSigned(d, f.clock, stripeCheckoutEvent(anotherOrder(first, "3"))).status == 200);
+  CHECK(d->matchReceived() == 3);
+  CHECK(d.get("/metrics").body.find("\ncapi_webhook_matching_batches_split_total ") == std::string::npos);
+  CHECK(f.db.scalar("SELECT string_agg(p.payment_key || ':' || o.pixel_id || '=' || o.event_id, ' '"
+                    " ORDER BY p.payment_key, o.pixel_id) FROM outbound_events o JOIN payments p ON p.id = o.payment_id") ==
+        "pi_1:111=cus_9 pi_1:222=cus_9 pi_2:111=pi_2 pi_2:222=pi_2 pi_3:111=pi_3 pi_3:222=pi_3");
+  CHECK(f.db.scalar("SELECT string_agg(payment_key || '=' || status, ' ' ORDER BY payment_key) FROM payments") ==
+        "pi_1=unmatched pi_2=unmatched pi_3=unmatched");
+  // Each delivery is linked to its own payment.
+  CHECK(f.db.scalar("SELECT count(DISTINCT w.payment_id) FROM webhook_deliveries w JOIN payments p ON p.id = w.payment_id"
+                    " WHERE w.status = 'accepted'") == "3");
+}
+
 TEST_CASE("two orders naming one browser Purchase in the same batch; the first takes it, the second waits for its own",
           "[intake]") {
   Fixture f;
