@@ -125,13 +125,19 @@ void useOwnId(const store::PaymentRecord& payment, PurchaseInputs& in, bool& mat
   matched = false;
 }
 
+// What settleSkipped did.
+struct Settled {
+  store::MatchTx::Queued queued;
+  enum { AsPlanned, OwnId, WaitsAgain } how = AsPlanned;
+};
+
 // After a resolution's rows were inserted: the pixels whose row was skipped get one under the
 // payment's own id, or a matched payment that queued nothing goes back to waiting.
-store::MatchTx::Queued settleSkipped(store::MatchTx& tx, const MatchingSettings& s, const store::PaymentRecord& payment,
+Settled settleSkipped(store::MatchTx& tx, const MatchingSettings& s, const store::PaymentRecord& payment,
                                      PurchaseInputs in, bool matched, std::optional<int64_t> event_row,
                                      const std::vector<store::OutboundRecord>& rows, store::MatchTx::Queued queued,
                                      TimePoint now) {
-  if (queued.created >= static_cast<int>(rows.size()) || in.event_id == payment.payment_key) return queued;
+  if (queued.created >= static_cast<int>(rows.size()) || in.event_id == payment.payment_key) return {queued};
   // A payment whose order takes other locks claimed the same event_id between the check before
   // and the insert (the insert waited for it and then skipped the row), or a payment before it
   // in the same batch did. The pixels left without a row for this payment get it under the
@@ -148,7 +154,7 @@ store::MatchTx::Queued settleSkipped(store::MatchTx& tx, const MatchingSettings&
                  in.event_id, payment.payment_key);
     store::MatchTx::Queued none;
     none.waits_again = true;
-    return none;
+    return {none, Settled::WaitsAgain};
   }
   if (!missing.empty()) {
     spdlog::warn("event_id {} was taken by another payment meanwhile; payment {} uses its own id", in.event_id,
@@ -158,8 +164,9 @@ store::MatchTx::Queued settleSkipped(store::MatchTx& tx, const MatchingSettings&
                                           event_row, now);
     queued.created += again.created;
     queued.pending += again.pending;
+    return {queued, Settled::OwnId};
   }
-  return queued;
+  return {queued};
 }
 
 }  // namespace
@@ -174,6 +181,8 @@ struct Matcher::NewPayments {
     PurchaseInputs in;
     bool matched = false;
     std::optional<int64_t> event_row;
+    std::string accepted;   // the delivery's log line, written once the outcome is known
+    std::string detail;
   };
   std::vector<store::MatchTx::NewPayment> rows;
   std::vector<Resolution> resolutions;
@@ -213,7 +222,7 @@ store::MatchTx::Queued Matcher::resolve(store::MatchTx& tx, const MatchingSettin
       n.client_event_id = client_event_id;
       n.rows = rows;
       batch->rows.push_back(std::move(n));
-      batch->resolutions.push_back({in, is_matched, client_event_id});
+      batch->resolutions.push_back({in, is_matched, client_event_id, {}, {}});
       store::MatchTx::Queued q;
       q.created = static_cast<int>(rows.size());
       q.pending = static_cast<int>(std::count_if(rows.begin(), rows.end(), [](const auto& o) { return o.status == "pending"; }));
@@ -259,7 +268,7 @@ store::MatchTx::Queued Matcher::resolve(store::MatchTx& tx, const MatchingSettin
   auto rows = purchaseRows(s, payment, in, matched, now);
   auto queued = queue(rows, matched ? "matched" : "unmatched", event_row, in, matched);
   if (deferred) return queued;
-  return settleSkipped(tx, s, payment, in, matched, event_row, rows, queued, now);
+  return settleSkipped(tx, s, payment, in, matched, event_row, rows, queued, now).queued;
 }
 
 int Matcher::NewPayments::write(store::MatchTx& tx, const MatchingSettings& s, TimePoint now) {
@@ -272,8 +281,15 @@ int Matcher::NewPayments::write(store::MatchTx& tx, const MatchingSettings& s, T
   int pending = 0;
   for (size_t i = 0; i < written.size(); ++i) {
     const auto& r = settled[i];
-    pending += settleSkipped(tx, s, written[i].payment, r.in, r.matched, r.event_row, written[i].rows, queued[i], now)
-                   .pending;
+    const auto done =
+        settleSkipped(tx, s, written[i].payment, r.in, r.matched, r.event_row, written[i].rows, queued[i], now);
+    pending += done.queued.pending;
+    if (r.accepted.empty()) continue;
+    if (done.how == Settled::AsPlanned)
+      spdlog::info("{} ({})", r.accepted, r.detail);
+    else
+      spdlog::info("{} (event_id {} taken meanwhile: {})", r.accepted, r.in.event_id,
+                   done.how == Settled::WaitsAgain ? "waiting for its own browser event" : "sent under its own id");
   }
   return pending;
 }
@@ -431,7 +447,10 @@ int Matcher::matchDelivery(store::MatchTx& tx, const MatchingSettings& s, const 
   UserData customer = hashCustomer(facts.customer, s.normalize);
   if (const auto existing = known.find(facts.provider, ids)) {
     const std::string& key = known.key_of.at(*existing);
-    int pending = batch.write(tx, s, now);   // the payment may be one of this batch's, not written yet
+    // A payment of this batch is written first, so the merge finds it.
+    const bool unwritten = std::any_of(batch.rows.begin(), batch.rows.end(),
+                                       [&](const auto& n) { return n.payment.id == *existing; });
+    const int pending = unwritten ? batch.write(tx, s, now) : 0;
     tx.mergePayment(*existing, facts.refs, ids, facts.order_ref, facts.browser_event_id, customer.toJson());
     tx.setDeliveryOutcome(row, "duplicate_order", "order already known as payment " + key, *existing);
     known.add(facts.provider, *existing, key, ids);
@@ -458,7 +477,7 @@ int Matcher::matchDelivery(store::MatchTx& tx, const MatchingSettings& s, const 
   p.match_deadline = arrived + std::chrono::seconds(s.wait_seconds);
   p.created_at = now;
   // A payment sharing its derived id with another new payment of this batch finds the id free
-  // here; the outbound insert then skips the row and resolve() falls back to the payment's own
+  // here; the batch's insert then skips the row and settleSkipped falls back to the payment's own
   // id, as for a concurrent transaction.
   store::MatchTx::EventLookup lookup;
   int pending = 0;
@@ -476,8 +495,8 @@ int Matcher::matchDelivery(store::MatchTx& tx, const MatchingSettings& s, const 
   const auto& event = found->event;
   std::string detail;
   bool waits = false;
-  // The payment joins the batch's insert; a row skipped there is settled when it is written
-  // (NewPayments::write logs it).
+  // The payment joins the batch's insert; a row skipped there is settled when it is written, and
+  // NewPayments::write logs the outcome.
   if (event && lendsEventId(*event, p, now)) {
     resolve(tx, s, p, &*event, true, now, found->event_id_taken, &batch, row);
     detail = "matched browser event " + event->event_id;
@@ -496,8 +515,10 @@ int Matcher::matchDelivery(store::MatchTx& tx, const MatchingSettings& s, const 
   }
   known.add(p.provider, p.id, p.payment_key, ids);
   if (event && !waits) known.events_taken.insert(event->id);
-  spdlog::info("{} {} {}: accepted, payment {} ({})", facts.provider, facts.event_type, facts.delivery_id,
-               p.payment_key, detail);
+  auto& logged = batch.resolutions.back();
+  logged.accepted = fmt::format("{} {} {}: accepted, payment {}", facts.provider, facts.event_type,
+                                facts.delivery_id, p.payment_key);
+  logged.detail = std::move(detail);
   return pending;
 }
 

@@ -75,7 +75,7 @@ class Matcher {
   // event_time are used (else the derived id and the payment's time, with the event's
   // identifiers such as fbp/fbc still used when it exists).
   // batch: the payment is new (id 0): it gets a reserved id and joins the batch's insert
-  // (writeNewPayments), linked to delivery_row. The result then counts the rows as if all were
+  // (NewPayments::write), linked to delivery_row. The result then counts the rows as if all were
   // created.
   struct NewPayments;
   store::MatchTx::Queued resolve(store::MatchTx& tx, const MatchingSettings& s, store::PaymentRecord& payment,

@@ -451,6 +451,64 @@ TEST_CASE("orders of one batch deriving the same event_id are written together; 
                     " WHERE w.status = 'accepted'") == "3");
 }
 
+TEST_CASE("a second webhook of an order new in the batch has its payment written first; later orders still find"
+          " their event_id taken", "[intake]") {
+  Fixture f;
+  auto cfg = testConfig(f.db);
+  cfg.matching.wait_seconds = 0;
+  TestDaemon d(cfg, f.clock);
+  // One batch: an order of customer cus_5 (derived event_id "cus_5"), its payment_intent webhook
+  // (the merge needs the payment written), then another order of cus_5, whose lookup at the start
+  // of the batch found "cus_5" free. It is written by a second insert and finds it taken there.
+  StripeCheckout first;
+  first.client_reference_id = "cus_5";
+  first.created = now(f.clock);
+  REQUIRE(postSigned(d, f.clock, stripeCheckoutEvent(first)).status == 200);
+  REQUIRE(postSigned(d, f.clock, stripePaymentIntentSucceeded("evt_pi", "pi_1", 1999, "eur", now(f.clock))).status ==
+          200);
+  REQUIRE(postSigned(d, f.clock, stripeCheckoutEvent(anotherOrder(first, "2"))).status == 200);
+  CHECK(d->matchReceived() == 3);
+  CHECK(d.get("/metrics").body.find("\ncapi_webhook_matching_batches_split_total ") == std::string::npos);
+  CHECK(f.db.scalar("SELECT string_agg(w.delivery_id || '=' || w.status || '/' || p.payment_key, ' '"
+                    " ORDER BY w.delivery_id) FROM webhook_deliveries w JOIN payments p ON p.id = w.payment_id") ==
+        "evt_1=accepted/pi_1 evt_2=accepted/pi_2 evt_pi=duplicate_order/pi_1");
+  CHECK(f.db.scalar("SELECT string_agg(p.payment_key || '=' || o.event_id, ' ' ORDER BY p.payment_key)"
+                    " FROM outbound_events o JOIN payments p ON p.id = o.payment_id") == "pi_1=cus_5 pi_2=pi_2");
+}
+
+TEST_CASE("a batch writes matched and waiting payments together, references with any characters intact",
+          "[intake]") {
+  Fixture f;
+  auto cfg = testConfig(f.db);
+  TestDaemon d(cfg, f.clock);
+  BrowserEvent be;
+  be.event_time = now(f.clock) - 5;
+  REQUIRE(d.post("/v1/events", browserEventJson(be)).status == 202);
+  StripeCheckout matched;   // ORDER-1: its browser Purchase is there
+  matched.created = now(f.clock);
+  StripeCheckout waiting = anotherOrder(matched, "2");
+  waiting.client_reference_id = R"(o"r,d{e}r\ 2')";
+  REQUIRE(postSigned(d, f.clock, stripeCheckoutEvent(matched)).status == 200);
+  REQUIRE(postSigned(d, f.clock, stripeCheckoutEvent(waiting)).status == 200);
+  CHECK(d->matchReceived() == 2);
+  CHECK(f.db.scalar("SELECT string_agg(payment_key || '=' || status || '/' || (client_event_id IS NOT NULL) || '/' ||"
+                    " (resolved_at IS NOT NULL), ' ' ORDER BY payment_key) FROM payments") ==
+        "pi_1=matched/true/true pi_2=waiting/false/false");
+  CHECK(f.db.scalar("SELECT order_ref FROM payments WHERE payment_key = 'pi_2'") == waiting.client_reference_id);
+  CHECK(f.db.scalar("SELECT order_ref = ANY(refs) AND 'cs_test_2' = ANY(object_ids) AND 'pi_2' = ANY(object_ids)"
+                    " FROM payments WHERE payment_key = 'pi_2'") == "t");
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "1");
+  // Its browser Purchase arrives, naming the reference as the shop wrote it.
+  BrowserEvent own;
+  own.event_id = "browser-evt-2";
+  own.order_ref = waiting.client_reference_id;
+  own.event_time = now(f.clock);
+  REQUIRE(d.post("/v1/events", browserEventJson(own)).status == 202);
+  CHECK(f.db.scalar("SELECT status FROM payments WHERE payment_key = 'pi_2'") == "matched");
+  CHECK(f.db.scalar("SELECT string_agg(event_id, ' ' ORDER BY event_id) FROM outbound_events") ==
+        "browser-evt-1 browser-evt-2");
+}
+
 TEST_CASE("two orders naming one browser Purchase in the same batch; the first takes it, the second waits for its own",
           "[intake]") {
   Fixture f;

@@ -1,6 +1,7 @@
 #include "support/test_daemon.h"
 
 #include "common/crypto.h"
+#include "common/json_text.h"
 #include "common/log.h"
 #include "support/fake_graph_server.h"
 #include "support/test_certs.h"
@@ -112,7 +113,7 @@ std::string stripeCheckoutEvent(const StripeCheckout& c) {
     << R"(,"livemode":true,"pending_webhooks":1,"type":")" << c.type << R"(","data":{"object":{"id":")"
     << c.session_id << R"(","object":"checkout.session","amount_subtotal":)" << c.amount_total
     << R"(,"amount_total":)" << c.amount_total << R"(,"client_reference_id":)"
-    << (c.client_reference_id.empty() ? "null" : "\"" + c.client_reference_id + "\"")
+    << (c.client_reference_id.empty() ? "null" : jsonQuote(c.client_reference_id))
     << R"(,"created":)" << c.created << R"(,"currency":")" << c.currency
     << R"(","customer_details":{"address":{"city":"Menlo Park","country":"US","line1":"1 Hacker Way","postal_code":"94025","state":"CA"},"email":")"
     << c.email << R"(","name":")" << c.name << R"(","phone":")" << c.phone
@@ -137,7 +138,7 @@ std::string browserEventJson(const BrowserEvent& e) {
   std::ostringstream s;
   s << R"({"event_name":")" << e.event_name << R"(","event_id":")" << e.event_id << R"(","event_time":)"
     << e.event_time;
-  if (!e.order_ref.empty()) s << R"(,"order_ref":")" << e.order_ref << '"';
+  if (!e.order_ref.empty()) s << R"(,"order_ref":)" << jsonQuote(e.order_ref);
   s << R"(,"event_source_url":")" << e.url << R"(","user_data":{"em":")" << e.email << R"(","fbp":")" << e.fbp
     << R"(","fbc":")" << e.fbc << R"J(","client_ip_address":"203.0.113.7","client_user_agent":"Mozilla/5.0 (X11; Linux x86_64)"})J";
   s << "}";
