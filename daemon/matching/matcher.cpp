@@ -181,7 +181,7 @@ struct Matcher::NewPayments {
     PurchaseInputs in;
     bool matched = false;
     std::optional<int64_t> event_row;
-    std::string accepted;   // the delivery's log line, written once the outcome is known
+    std::string accepted;   // the delivery's log line, written once the outcome is known (if logged)
     std::string detail;
   };
   std::vector<store::MatchTx::NewPayment> rows;
@@ -516,7 +516,8 @@ int Matcher::matchDelivery(store::MatchTx& tx, const MatchingSettings& s, const 
   known.add(p.provider, p.id, p.payment_key, ids);
   if (event && !waits) known.events_taken.insert(event->id);
   auto& logged = batch.resolutions.back();
-  logged.accepted = fmt::format("{} {} {}: accepted, payment {}", facts.provider, facts.event_type,
+  if (spdlog::should_log(spdlog::level::info))
+    logged.accepted = fmt::format("{} {} {}: accepted, payment {}", facts.provider, facts.event_type,
                                 facts.delivery_id, p.payment_key);
   logged.detail = std::move(detail);
   return pending;

@@ -11,12 +11,13 @@ DeliveryInbox::DeliveryInbox(IngestStore& store, std::size_t max_batch)
     : store_(store), max_batch_(std::max<std::size_t>(1, max_batch)) {}
 
 bool DeliveryInbox::store(const DeliveryRecord& delivery) {
-  Slot slot{&delivery, false, false, nullptr};
+  Slot slot;
+  slot.delivery = &delivery;
   std::unique_lock lock(mu_);
   queue_.push_back(&slot);
   while (!slot.done) {
     if (in_write_ > 0) {
-      cv_.wait(lock);
+      slot.wake.wait(lock);
       continue;
     }
     // This thread writes: its own row and whatever queued behind the previous write.
@@ -32,14 +33,18 @@ bool DeliveryInbox::store(const DeliveryRecord& delivery) {
       outcomes.assign(batch.size(), Outcome{false, std::current_exception()});
     }
     lock.lock();
+    // Each request of the batch is woken on its own, and the first one queued meanwhile to
+    // write the next batch: the others sleep on (a broadcast woke every waiting request
+    // after every write, to find most of them not done).
     for (std::size_t i = 0; i < batch.size(); ++i) {
       batch[i]->inserted = outcomes[i].inserted;
       batch[i]->error = outcomes[i].error;
       batch[i]->done = true;
+      if (batch[i] != &slot) batch[i]->wake.notify_one();
     }
     in_write_ = 0;
     ++writes_;
-    cv_.notify_all();
+    if (!queue_.empty() && queue_.front() != &slot) queue_.front()->wake.notify_one();
   }
   lock.unlock();
   if (slot.error) std::rethrow_exception(slot.error);

@@ -34,10 +34,11 @@ class DeliveryInbox {
 
  private:
   struct Slot {
-    const DeliveryRecord* delivery;
+    const DeliveryRecord* delivery = nullptr;
     bool done = false;
     bool inserted = false;
     std::exception_ptr error;
+    std::condition_variable wake;   // its request waits here: done, or its turn to write
   };
   struct Outcome {
     bool inserted = false;
@@ -50,7 +51,6 @@ class DeliveryInbox {
   IngestStore& store_;
   const std::size_t max_batch_;
   mutable std::mutex mu_;
-  std::condition_variable cv_;
   std::vector<Slot*> queue_;
   std::size_t in_write_ = 0;   // rows of the write under way; 0: no write is under way
   uint64_t writes_ = 0;

@@ -299,6 +299,38 @@ TEST_CASE("requests arriving while a delivery is being written share the next tr
   CHECK(db.scalar("SELECT count(*) FROM webhook_deliveries WHERE status = 'received'") == std::to_string(kFollowers));
 }
 
+TEST_CASE("a queue longer than one write's batch is written in turns, each request woken when its row is", "[intake]") {
+  TestDatabase db;
+  store::PgPool pool(db.url(), 4, 0);
+  store::IngestStore ingest(pool);
+  store::DeliveryInbox inbox(ingest, 4);
+  BlockedWriter blocker(db);
+  std::thread first([&] { inbox.store(delivery("evt_block")); });
+  REQUIRE(pollUntil(20s, [&] { return blocker.writerWaits(); }));
+  // Ten requests queue behind the blocked write. Once it ends, the first of them writes four,
+  // wakes them and the next in line, which writes the next four, and so on: none is left waiting.
+  constexpr int kFollowers = 10;
+  std::vector<std::atomic<int>> results(kFollowers);
+  for (auto& r : results) r = -1;
+  std::vector<std::thread> followers;
+  for (int i = 0; i < kFollowers; ++i) {
+    followers.emplace_back([&, i] { results[i] = inbox.store(delivery("evt_t" + std::to_string(i))) ? 1 : 0; });
+    // In order, so the turns are predictable.
+    REQUIRE(pollUntil(20s, [&] { return inbox.waiting() == static_cast<size_t>(i + 1); }));
+  }
+  blocker.held.commit();
+  // A request nobody wakes would wait forever: fail (ending the process) instead of hanging.
+  REQUIRE(pollUntil(20s, [&] { return inbox.unanswered() == 0; }));
+  first.join();
+  for (auto& t : followers) t.join();
+  for (int i = 0; i < kFollowers; ++i) {
+    INFO("follower " << i);
+    CHECK(results[i] == 1);
+  }
+  CHECK(inbox.writes() == 1 + 3);   // the blocked write, then 4 + 4 + 2
+  CHECK(db.scalar("SELECT count(*) FROM webhook_deliveries WHERE status = 'received'") == std::to_string(kFollowers));
+}
+
 TEST_CASE("a delivery PostgreSQL refuses fails only its own request, not the batch it was written with",
           "[intake]") {
   TestDatabase db;
