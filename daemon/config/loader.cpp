@@ -95,6 +95,7 @@ constexpr std::string_view kPixelKeys[] = {"pixel_id", "access_token"};
 
 constexpr long long kDay = 86400;
 constexpr long long kWeek = 7 * kDay;
+constexpr int kMinRetentionDays = 7;   // retention.days: Stripe's retries (3 days) and Meta's 7 days
 
 std::string fullName(std::string_view section, std::string_view key) {
   return section.empty() ? std::string(key) : std::string(section) + "." + std::string(key);
@@ -931,7 +932,16 @@ class Loader {
     }
 
     bool raw_ok = integer("retention.raw_payload_days", c.retention.raw_payload_days, 0, 3650);
+    // Under 7 days, a webhook Stripe retries (for up to 3 days) or replays could find its
+    // payment purged and count as a new order, and a browser event kept longer than the payment
+    // that took it would be offered to that customer's next order.
     bool days_ok = integer("retention.days", c.retention.days, 1, 3650);
+    if (days_ok && c.retention.days < kMinRetentionDays) {
+      problem("retention.days (" + std::to_string(c.retention.days) + ") must be at least " +
+              std::to_string(kMinRetentionDays) +
+              ": a webhook retried or replayed after its order is purged would count as a new order");
+      days_ok = false;
+    }
     if (raw_ok && days_ok && c.retention.raw_payload_days > c.retention.days) {
       problem("retention.raw_payload_days (" + std::to_string(c.retention.raw_payload_days) +
               ") must not exceed retention.days (" + std::to_string(c.retention.days) +

@@ -499,10 +499,15 @@ int Matcher::matchDelivery(store::MatchTx& tx, const MatchingSettings& s, const 
   // NewPayments::write logs the outcome.
   if (event && lendsEventId(*event, p, now)) {
     resolve(tx, s, p, &*event, true, now, found->event_id_taken, &batch, row);
-    detail = "matched browser event " + event->event_id;
+    detail = found->event_id_taken
+                 ? "browser event " + event->event_id + " found, its event_id another payment's: sent under its own id"
+                 : "matched browser event " + event->event_id;
   } else if (p.match_deadline <= now) {   // no wait configured, or it passed while the webhook was queued
     resolve(tx, s, p, event ? &*event : nullptr, false, now, found->derived_event_id_taken, &batch, row);
-    detail = "no browser Purchase: sent with the derived event_id";
+    detail = s.drop_unmatched                ? "no browser Purchase: dropped (matching.unmatched = drop)"
+             : found->derived_event_id_taken ? "no browser Purchase, the derived event_id another payment's: sent "
+                                               "under its own id"
+                                             : "no browser Purchase: sent with the derived event_id";
   } else {
     waits = true;
     p.id = batch.takeId(tx);

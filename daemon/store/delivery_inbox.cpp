@@ -22,8 +22,8 @@ bool DeliveryInbox::store(const DeliveryRecord& delivery) {
     }
     // This thread writes: its own row and whatever queued behind the previous write.
     const auto n = std::min(queue_.size(), max_batch_);   // at least this request's own row
-    in_write_ = n;
     std::vector<Slot*> batch(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+    in_write_ = n;   // after the allocation, which may throw: no write would be under way
     queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
     lock.unlock();
     std::vector<Outcome> outcomes;

@@ -13,6 +13,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <future>
 #include <map>
@@ -320,7 +321,10 @@ TEST_CASE("a queue longer than one write's batch is written in turns, each reque
   }
   blocker.held.commit();
   // A request nobody wakes would wait forever: fail (ending the process) instead of hanging.
-  REQUIRE(pollUntil(20s, [&] { return inbox.unanswered() == 0; }));
+  REQUIRE(pollUntil(20s, [&] {
+    return std::all_of(results.begin(), results.end(), [](const auto& r) { return r != -1; });
+  }));
+  CHECK(inbox.unanswered() == 0);
   first.join();
   for (auto& t : followers) t.join();
   for (int i = 0; i < kFollowers; ++i) {

@@ -535,6 +535,16 @@ paid_event_types = Checkout.Session.Completed
   CHECK(problems.size() == 10);
 }
 
+TEST_CASE("retention.days under 7 is refused with its reason") {
+  Fixture f;
+  auto problems = f.problems(kDatabase + R"(
+[retention]
+raw_payload_days = 1
+days = 3
+)");
+  CHECK(oneContainsAll(problems, {"retention.days (3) must be at least 7", "count as a new order"}));
+}
+
 TEST_CASE("A CA file this user cannot read is a problem", "[config]") {
   if (::geteuid() == 0) return;  // root reads anything
   Fixture f;
