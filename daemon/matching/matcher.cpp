@@ -295,6 +295,12 @@ int Matcher::NewPayments::write(store::MatchTx& tx, const MatchingSettings& s, T
 }
 
 namespace {
+// When the customer started to pay, if the provider says.
+std::optional<TimePoint> startedAt(const webhooks::PaymentFacts& facts) {
+  if (facts.started_at.time_since_epoch().count() == 0) return std::nullopt;
+  return facts.started_at;
+}
+
 // The provider objects a paid webhook names; webhooks sharing any of them are one order.
 std::vector<std::string> objectIds(const webhooks::PaymentFacts& facts) {
   std::vector<std::string> ids = facts.object_ids;
@@ -408,7 +414,7 @@ MatchCounts Matcher::matchBatch(int limit, std::optional<int64_t> only_id, std::
       const auto& f = parsed[i].facts;
       if (parsed[i].status != webhooks::ParseStatus::Ok || !f.paid || known.find(f.provider, objectIds(f))) continue;
       query_of[i] = static_cast<int>(queries.size());
-      queries.push_back({f.refs, f.browser_event_id, derivedEventId(f.order_ref, f.payment_key)});
+      queries.push_back({f.refs, f.browser_event_id, derivedEventId(f.order_ref, f.payment_key), startedAt(f)});
     }
     const auto events = tx.lookupEvents(queries, pixelIds(*s), now);
     NewPayments batch;
@@ -476,6 +482,7 @@ int Matcher::matchDelivery(store::MatchTx& tx, const MatchingSettings& s, const 
   p.status = "waiting";
   p.match_deadline = arrived + std::chrono::seconds(s.wait_seconds);
   p.created_at = now;
+  p.started_at = startedAt(facts);
   // A payment sharing its derived id with another new payment of this batch finds the id free
   // here; the batch's insert then skips the row and settleSkipped falls back to the payment's own
   // id, as for a concurrent transaction.
@@ -486,7 +493,7 @@ int Matcher::matchDelivery(store::MatchTx& tx, const MatchingSettings& s, const 
     // written first): an earlier payment of the batch took the event found (a customer id as
     // reference), so this one looks for its own.
     pending += batch.write(tx, s, now);
-    lookup = tx.lookupEvents({{p.refs, p.browser_event_id, derivedEventId(p.order_ref, p.payment_key)}},
+    lookup = tx.lookupEvents({{p.refs, p.browser_event_id, derivedEventId(p.order_ref, p.payment_key), p.started_at}},
                              pixelIds(s), now)
                  .at(0);
     found = &lookup;
@@ -542,7 +549,7 @@ int Matcher::onBrowserEvents(const std::vector<store::ClientEventRecord>& events
   store_.inTransaction([&](store::MatchTx& tx) {
     resolved = pending = 0;
     for (auto& p : tx.claimWaitingByRefs({refs.begin(), refs.end()}, 100)) {
-      auto event = tx.findClientEvent(p.refs, p.browser_event_id, now);
+      auto event = tx.findClientEvent(p.refs, p.browser_event_id, p.started_at, now);
       if (!event || !lendsEventId(*event, p, now)) continue;
       const auto q = resolve(tx, *s, p, &*event, true, now);
       pending += q.pending;
@@ -561,7 +568,7 @@ int Matcher::sweep(int limit) {
   store_.inTransaction([&](store::MatchTx& tx) {
     resolved = pending = 0;
     for (auto& p : tx.claimWaiting(limit, now)) {
-      auto event = tx.findClientEvent(p.refs, p.browser_event_id, now);
+      auto event = tx.findClientEvent(p.refs, p.browser_event_id, p.started_at, now);
       if (event && lendsEventId(*event, p, now)) {
         const auto q = resolve(tx, *s, p, &*event, true, now);
         pending += q.pending;

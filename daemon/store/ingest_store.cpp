@@ -28,16 +28,31 @@ std::string notTakenByPayment(const std::string& c) {
   return "NOT EXISTS (SELECT 1 FROM payments lp WHERE lp.client_event_id = " + c + ".id)";
 }
 
+// How long before the payment's start (payments.started_at, provider clock) a browser event of
+// its order may have reached us: the clocks' difference, and an InitiateCheckout sent as the
+// shop creates the checkout. A Purchase comes after the payment, so this bounds only events of
+// earlier orders and the cookies of events from before the checkout.
+const char* const kStartSkew = "interval '10 minutes'";
+
+// A browser event received before the payment started (less the skew) belongs to an earlier
+// order of the same references, unless the payment names it (browser_event_id). started is a
+// timestamptz expression, NULL when unknown.
+std::string notBeforeStart(const std::string& c, const std::string& browser_event_id, const std::string& started) {
+  return "(" + c + ".event_id = " + browser_event_id + " OR " + started + " IS NULL OR " + c +
+         ".received_at >= " + started + " - " + kStartSkew + ")";
+}
+
 // The browser event a payment refers to (see MatchTx::findClientEvent), over the SQL expressions
-// that hold the payment's references (text[]), its explicit browser event id (text, '' if none)
-// and the oldest event_time Meta still takes (float8 unix seconds): an older event can neither
-// lend its event_id nor be worth its cookies.
-std::string clientEventQuery(const std::string& refs, const std::string& browser_event_id,
-                             const std::string& oldest) {
+// that hold the payment's references (text[]), its explicit browser event id (text, '' if none),
+// the oldest event_time Meta still takes (float8 unix seconds: an older event can neither lend
+// its event_id nor be worth its cookies) and when the payment started (timestamptz or NULL).
+std::string clientEventQuery(const std::string& refs, const std::string& browser_event_id, const std::string& oldest,
+                             const std::string& started) {
   return "SELECT " + clientEventColumns() + " FROM client_events c WHERE (c.event_id = ANY(" + refs +
          ") OR c.order_ref = ANY(" + refs + ") OR c.event_id = " + browser_event_id + ") AND c.event_time > " +
-         "to_timestamp(" + oldest + ") AND " + notTakenByPayment("c") + " ORDER BY (c.event_id = " +
-         browser_event_id + ") DESC, (c.event_name = 'Purchase') DESC, c.event_time DESC, c.id DESC LIMIT 1";
+         "to_timestamp(" + oldest + ") AND " + notTakenByPayment("c") + " AND " +
+         notBeforeStart("c", browser_event_id, started) + " ORDER BY (c.event_id = " + browser_event_id +
+         ") DESC, (c.event_name = 'Purchase') DESC, c.event_time DESC, c.id DESC LIMIT 1";
 }
 
 // The oldest event_time a Purchase sent now may carry.
@@ -106,9 +121,11 @@ std::vector<MatchTx::EventLookup> MatchTx::lookupEvents(const std::vector<EventQ
   std::vector<EventLookup> out(queries.size());
   if (queries.empty()) return out;
   // Each query's references travel flattened, tagged with the query's position.
-  std::vector<std::optional<std::string>> ord, browser, derived, ref_ord, ref;
+  std::vector<std::optional<std::string>> ord, browser, derived, started, ref_ord, ref;
   for (size_t i = 0; i < queries.size(); ++i) {
     ord.push_back(std::to_string(i));
+    started.push_back(queries[i].started_at ? std::optional<std::string>(sql::ts(*queries[i].started_at))
+                                            : std::nullopt);
     browser.push_back(queries[i].browser_event_id.empty() ? std::nullopt
                                                           : std::optional<std::string>(queries[i].browser_event_id));
     derived.push_back(queries[i].derived_event_id);
@@ -119,7 +136,8 @@ std::vector<MatchTx::EventLookup> MatchTx::lookupEvents(const std::vector<EventQ
   }
   auto r = sql::prepared(
       impl_.tx, "lookup_events",
-      "WITH q AS (SELECT * FROM unnest($1::int[], $2::text[], $3::text[]) AS q(ord, browser_event_id, derived)),"
+      "WITH q AS (SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $8::float8[])"
+      "           AS q(ord, browser_event_id, derived, started)),"
       " r AS (SELECT ord, array_agg(ref) AS refs FROM unnest($4::int[], $5::text[]) AS r(ord, ref) GROUP BY ord)"
       " SELECT c.*, q.ord,"
       "  EXISTS (SELECT 1 FROM outbound_events o WHERE o.pixel_id = ANY($6::text[])"
@@ -128,10 +146,11 @@ std::vector<MatchTx::EventLookup> MatchTx::lookupEvents(const std::vector<EventQ
       "          AND o.event_name = 'Purchase' AND o.event_id = q.derived)"
       " FROM q LEFT JOIN r USING (ord)"
       " LEFT JOIN LATERAL (" +
-          clientEventQuery("coalesce(r.refs, '{}'::text[])", "coalesce(q.browser_event_id, '')", "$7::float8") +
+          clientEventQuery("coalesce(r.refs, '{}'::text[])", "coalesce(q.browser_event_id, '')", "$7::float8",
+                           "to_timestamp(q.started)") +
           ") AS c ON true",
       sql::arrayLiteral(ord), sql::arrayLiteral(browser), sql::arrayLiteral(derived), sql::arrayLiteral(ref_ord),
-      sql::arrayLiteral(ref), sql::textArray(pixels), oldestSendable(now));
+      sql::arrayLiteral(ref), sql::textArray(pixels), oldestSendable(now), sql::arrayLiteral(started));
   for (const auto& row : r) {
     const auto n = static_cast<pqxx::row::size_type>(row.size());
     auto& e = out.at(row[n - 3].as<size_t>());
@@ -201,7 +220,7 @@ std::vector<MatchTx::Queued> MatchTx::insertPayments(const std::vector<NewPaymen
   if (payments.empty()) return out;
   std::vector<OutboundRecord> rows;
   std::vector<std::optional<std::string>> id, provider, key, order_ref, refs, browser, amount, currency, paid_at,
-      user_data, anomalies, status, deadline, created, object_ids, client_event, resolved_at, delivery;
+      user_data, anomalies, status, deadline, created, object_ids, client_event, resolved_at, delivery, started;
   std::map<int64_t, size_t> index_of;
   auto text = [](const std::string& v) { return v.empty() ? std::nullopt : std::optional<std::string>(v); };
   for (size_t i = 0; i < payments.size(); ++i) {
@@ -227,6 +246,7 @@ std::vector<MatchTx::Queued> MatchTx::insertPayments(const std::vector<NewPaymen
                                              : std::nullopt);
     resolved_at.push_back(p.status != "waiting" ? std::optional<std::string>(sql::ts(now)) : std::nullopt);
     delivery.push_back(std::to_string(n.delivery_row));
+    started.push_back(p.started_at ? std::optional<std::string>(sql::ts(*p.started_at)) : std::nullopt);
     rows.insert(rows.end(), n.rows.begin(), n.rows.end());
   }
   const OutboundArrays a(rows);
@@ -238,17 +258,18 @@ std::vector<MatchTx::Queued> MatchTx::insertPayments(const std::vector<NewPaymen
       "WITH o AS (" + insertOutboundSql("") + "),"
       " n AS (SELECT * FROM unnest($14::bigint[], $15::text[], $16::text[], $17::text[], $18::text[],"
       "   $19::text[], $20::bigint[], $21::text[], $22::float8[], $23::text[], $24::text[], $25::text[],"
-      "   $26::float8[], $27::float8[], $28::text[], $29::bigint[], $30::float8[], $31::bigint[])"
+      "   $26::float8[], $27::float8[], $28::text[], $29::bigint[], $30::float8[], $31::bigint[], $32::float8[])"
       "   AS n(id, provider, payment_key, order_ref, refs, browser_event_id, amount_minor, currency, paid_at,"
       "        user_data, hash_anomalies, status, match_deadline, created_at, object_ids, client_event_id,"
-      "        resolved_at, delivery_row)),"
+      "        resolved_at, delivery_row, started_at)),"
       " p AS ("
       "  INSERT INTO payments (id, provider, payment_key, order_ref, refs, browser_event_id, amount_minor, currency,"
       "   paid_at, user_data, hash_anomalies, status, match_deadline, created_at, object_ids, client_event_id,"
-      "   resolved_at)"
+      "   resolved_at, started_at)"
       "  SELECT id, provider, payment_key, order_ref, refs::text[], browser_event_id, amount_minor, currency,"
       "   to_timestamp(paid_at), user_data::jsonb, hash_anomalies::jsonb, status, to_timestamp(match_deadline),"
-      "   to_timestamp(created_at), object_ids::text[], client_event_id, to_timestamp(resolved_at) FROM n),"
+      "   to_timestamp(created_at), object_ids::text[], client_event_id, to_timestamp(resolved_at),"
+      "   to_timestamp(started_at) FROM n),"
       " d AS (UPDATE webhook_deliveries w SET payment_id = n.id, status = 'accepted', status_reason = NULL"
       "       FROM n WHERE w.id = n.delivery_row)"
       " SELECT payment_id, count(*), count(*) FILTER (WHERE status = 'pending') FROM o GROUP BY payment_id",
@@ -261,7 +282,7 @@ std::vector<MatchTx::Queued> MatchTx::insertPayments(const std::vector<NewPaymen
       sql::arrayLiteral(currency), sql::arrayLiteral(paid_at), sql::arrayLiteral(user_data),
       sql::arrayLiteral(anomalies), sql::arrayLiteral(status), sql::arrayLiteral(deadline), sql::arrayLiteral(created),
       sql::arrayLiteral(object_ids), sql::arrayLiteral(client_event), sql::arrayLiteral(resolved_at),
-      sql::arrayLiteral(delivery));
+      sql::arrayLiteral(delivery), sql::arrayLiteral(started));
   for (const auto& row : r) {
     auto& q = out.at(index_of.at(row[0].as<int64_t>()));
     q.created = row[1].as<int>();
@@ -286,10 +307,13 @@ void MatchTx::mergePayment(int64_t id, const std::vector<std::string>& refs, con
 }
 
 std::optional<ClientEventRecord> MatchTx::findClientEvent(const std::vector<std::string>& refs,
-                                                          const std::string& browser_event_id, TimePoint now) {
+                                                          const std::string& browser_event_id,
+                                                          std::optional<TimePoint> started_at, TimePoint now) {
   if (refs.empty() && browser_event_id.empty()) return std::nullopt;
-  auto r = sql::prepared(impl_.tx, "find_client_event", clientEventQuery("$1::text[]", "$2", "$3::float8"),
-                         sql::textArray(refs), browser_event_id, oldestSendable(now));
+  const std::string started = started_at ? sql::ts(*started_at) : std::string();
+  auto r = sql::prepared(impl_.tx, "find_client_event",
+                         clientEventQuery("$1::text[]", "$2", "$3::float8", "to_timestamp($4::float8)"),
+                         sql::textArray(refs), browser_event_id, oldestSendable(now), sql::nullIfEmpty(started));
   if (r.empty()) return std::nullopt;
   return toClientEvent(r[0]);
 }
@@ -318,7 +342,7 @@ std::vector<PaymentRecord> MatchTx::claimWaiting(int limit, TimePoint now) {
           "   WHERE (c.event_id = ANY(p.refs) OR c.order_ref = ANY(p.refs) OR c.event_id = p.browser_event_id)"
           "     AND (c.event_name = 'Purchase' OR c.event_id = p.browser_event_id)"
           "     AND c.event_time > to_timestamp($3::float8) AND " +
-          notTakenByPayment("c") + "))"
+          notTakenByPayment("c") + " AND " + notBeforeStart("c", "p.browser_event_id", "p.started_at") + "))"
           " ORDER BY match_deadline, id LIMIT $1 FOR UPDATE SKIP LOCKED",
       limit, sql::ts(now), oldestSendable(now));
   for (const auto& row : r) out.push_back(toPayment(row));

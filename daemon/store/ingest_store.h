@@ -51,6 +51,7 @@ class MatchTx {
     std::vector<std::string> refs;
     std::string browser_event_id;
     std::string derived_event_id;
+    std::optional<TimePoint> started_at;   // when the payment started (see findClientEvent)
   };
   // For each query, findClientEvent and whether the event_ids a new payment might use are
   // taken on one of pixels: one statement for a whole batch. result[i] answers queries[i]; rows
@@ -87,9 +88,12 @@ class MatchTx {
   // then the latest event carrying any of the references (as event_id or order_ref). Events
   // another payment already took (payments.client_event_id) are skipped: with a customer id as
   // reference, they belong to that customer's earlier orders. So are events Meta would no
-  // longer take at `now` (older than 7 days).
+  // longer take at `now` (older than 7 days), and, when started_at is known, events received
+  // more than 10 minutes before the payment started (an earlier order's, never linked to its
+  // payment), unless browser_event_id names them.
   std::optional<ClientEventRecord> findClientEvent(const std::vector<std::string>& refs,
-                                                   const std::string& browser_event_id, TimePoint now);
+                                                   const std::string& browser_event_id,
+                                                   std::optional<TimePoint> started_at, TimePoint now);
 
   // Waiting payments whose references include any of refs (locked, skipping locked rows).
   std::vector<PaymentRecord> claimWaitingByRefs(const std::vector<std::string>& refs, int limit);

@@ -63,6 +63,7 @@ struct PaymentRecord {
   std::string status = "waiting";
   TimePoint match_deadline{};
   TimePoint created_at{};
+  std::optional<TimePoint> started_at;   // when the customer started to pay (payments.started_at)
 };
 
 struct OutboundRecord {

@@ -8,7 +8,7 @@ const std::string& paymentColumns() {
   static const std::string columns =
     "id, provider, payment_key, coalesce(order_ref, ''), refs, coalesce(browser_event_id, ''), amount_minor, "
     "coalesce(currency, ''), " + sql::epoch("paid_at") + ", user_data::text, hash_anomalies::text, status, " +
-    sql::epoch("match_deadline") + ", " + sql::epoch("created_at");
+    sql::epoch("match_deadline") + ", " + sql::epoch("created_at") + ", " + sql::epoch("started_at");
 
   return columns;
 }
@@ -29,6 +29,7 @@ PaymentRecord toPayment(const pqxx::row& r) {
   p.status = r[11].as<std::string>();
   p.match_deadline = sql::toTimePoint(r[12]);
   p.created_at = sql::toTimePoint(r[13]);
+  p.started_at = sql::toOptionalTimePoint(r[14]);
   return p;
 }
 

@@ -41,6 +41,7 @@ struct PaymentFacts {
   std::optional<int64_t> amount_minor;   // ISO 4217 minor units (providers' own units converted)
   std::string currency;          // ISO 4217, lower case as Stripe sends it
   TimePoint paid_at{};           // when the payment was made (provider clock; see the parser for each provider)
+  TimePoint started_at{};        // when the customer started to pay: the object's creation (provider clock); 0 unknown
   CustomerData customer;
 };
 

@@ -726,6 +726,58 @@ TEST_CASE("a customer's two orders whose webhooks come in the wrong order each g
   CHECK(f.db.scalar(by_key + "'pi_1'") == "thanks-order-1 true");
 }
 
+TEST_CASE("a customer's next order does not take an earlier Purchase no payment took; a Purchase it names it does") {
+  Fixture f;
+  TestDaemon d(testConfig(f.db), f.clock);
+  // A Purchase of customer cus_11 that no payment here took (a second one from a reloaded
+  // thank-you page, or one of an order of amount 0).
+  BrowserEvent stale;
+  stale.order_ref = "cus_11";
+  stale.event_id = "browser-evt-stale";
+  stale.event_time = now(f.clock) - 5;
+  REQUIRE(d.post("/v1/events", browserEventJson(stale)).status == 202);
+
+  // Two hours later the customer checks out again, and the webhook comes before the browser's
+  // Purchase: the stale one was received long before this checkout started.
+  f.clock.advance(std::chrono::hours(2));
+  StripeCheckout next;
+  next.client_reference_id = "cus_11";
+  next.created = now(f.clock) - 60;
+  REQUIRE(d.postStripe(stripeCheckoutEvent(next)).status == 200);
+  CHECK(f.db.scalar("SELECT status FROM payments WHERE payment_key = 'pi_1'") == "waiting");
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "0");
+  // The sweep does not claim it for the stale Purchase either.
+  store::PgPool pool(f.db.url(), 1, 0);
+  store::IngestStore ingest(pool);
+  std::vector<std::string> claimed;
+  ingest.inTransaction([&](store::MatchTx& tx) {
+    for (const auto& p : tx.claimWaiting(10, f.clock.now())) claimed.push_back(p.payment_key);
+  });
+  CHECK(claimed.empty());
+
+  BrowserEvent own = stale;
+  own.event_id = "browser-evt-own";
+  own.event_time = now(f.clock) - 2;
+  REQUIRE(d.post("/v1/events", browserEventJson(own)).status == 202);
+  CHECK(f.db.scalar("SELECT string_agg(o.event_id || ' ' || o.matched, ',') FROM outbound_events o") ==
+        "browser-evt-own true");
+
+  // An order that names its browser event (metadata.capi_event_id) gets it, however early it came.
+  BrowserEvent named = stale;
+  named.event_id = "browser-evt-named";
+  named.order_ref = "ORDER-NAMED";
+  named.event_time = now(f.clock) - 3;
+  REQUIRE(d.post("/v1/events", browserEventJson(named)).status == 202);
+  f.clock.advance(std::chrono::hours(2));
+  StripeCheckout naming = anotherOrder(next, "2");
+  naming.client_reference_id = "ORDER-NAMED";
+  naming.created = now(f.clock);
+  naming.metadata_json = R"({"capi_event_id":"browser-evt-named"})";
+  REQUIRE(d.postStripe(stripeCheckoutEvent(naming)).status == 200);
+  CHECK(f.db.scalar("SELECT string_agg(o.event_id || ' ' || o.matched, ',') FROM outbound_events o JOIN payments p"
+                    " ON p.id = o.payment_id WHERE p.payment_key = 'pi_2'") == "browser-evt-named true");
+}
+
 TEST_CASE("the sweep does not claim a waiting payment for a browser Purchase another payment took or Meta would refuse") {
   Fixture f;
   auto cfg = testConfig(f.db);

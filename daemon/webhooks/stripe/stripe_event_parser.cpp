@@ -255,6 +255,9 @@ void setMoney(PaymentFacts& f, const Object::Ptr& obj, std::initializer_list<con
   const auto created = optUnixTime(obj, "created", "data.object.created");
   if (!created && !event_created) malformed("data.object.created missing");
   f.paid_at = fromUnixSeconds(paid_at ? *paid_at : event_created ? *event_created : *created);
+  // The session, PaymentIntent, invoice or charge was created when the customer started to pay:
+  // matching looks for this order's browser events from then on.
+  if (created) f.started_at = fromUnixSeconds(*created);
 
   // A trial's checkout (no_payment_required) and its first invoice, or an order discounted to
   // nothing: a Purchase of value 0 would count a conversion nobody paid for, in the numbers Meta

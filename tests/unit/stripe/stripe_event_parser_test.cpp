@@ -249,6 +249,7 @@ TEST_CASE("a paid checkout session yields every field the matcher needs", "[stri
   CHECK(f.amount_minor == 1999);
   CHECK(f.currency == "eur");
   CHECK(f.paid_at == fromUnixSeconds(1724250000));   // the event's time: the session was opened earlier
+  CHECK(f.started_at == fromUnixSeconds(1724249900));   // the session's creation
   CHECK(f.customer.email == "Jane.Doe@example.com");
   CHECK(f.customer.phone == "+4915123456789");
   CHECK(f.customer.first_name == "Jane");
@@ -363,6 +364,7 @@ TEST_CASE("a paid payment intent maps its metadata, amount and customer", "[stri
   CHECK(f.amount_minor == 4500);
   CHECK(f.currency == "usd");
   CHECK(f.paid_at == fromUnixSeconds(1724250001));
+  CHECK(f.started_at == fromUnixSeconds(1724249950));   // the PaymentIntent's creation
   CHECK(f.customer.email == "receipt@example.com");
   CHECK(f.customer.phone == "+14155550100");
   CHECK(f.customer.first_name == "Ada");
@@ -431,6 +433,7 @@ TEST_CASE("a paid invoice maps amount_paid, customer fields and subscription met
   CHECK(f.customer.zip == "NW1 6XE");
   CHECK(f.customer.country == "GB");
   CHECK(f.paid_at == fromUnixSeconds(1724259999));   // status_transitions.paid_at
+  CHECK(f.started_at == fromUnixSeconds(1724259990));   // the invoice's creation
 }
 
 TEST_CASE("an invoice without a payment intent is keyed by its own id", "[stripe][parser]") {
