@@ -295,10 +295,11 @@ int Matcher::NewPayments::write(store::MatchTx& tx, const MatchingSettings& s, T
 }
 
 namespace {
-// When the customer started to pay, if the provider says.
-std::optional<TimePoint> startedAt(const webhooks::PaymentFacts& facts) {
+// When the customer started to pay, if the provider says; never after the webhook's arrival
+// (a provider clock ahead of ours would leave out the order's own Purchase).
+std::optional<TimePoint> startedAt(const webhooks::PaymentFacts& facts, TimePoint arrived) {
   if (facts.started_at.time_since_epoch().count() == 0) return std::nullopt;
-  return facts.started_at;
+  return std::min(facts.started_at, arrived);
 }
 
 // The provider objects a paid webhook names; webhooks sharing any of them are one order.
@@ -414,7 +415,8 @@ MatchCounts Matcher::matchBatch(int limit, std::optional<int64_t> only_id, std::
       const auto& f = parsed[i].facts;
       if (parsed[i].status != webhooks::ParseStatus::Ok || !f.paid || known.find(f.provider, objectIds(f))) continue;
       query_of[i] = static_cast<int>(queries.size());
-      queries.push_back({f.refs, f.browser_event_id, derivedEventId(f.order_ref, f.payment_key), startedAt(f)});
+      const auto started = startedAt(f, std::min(deliveries[i].received_at, now));
+      queries.push_back({f.refs, f.browser_event_id, derivedEventId(f.order_ref, f.payment_key), started, f.provider});
     }
     const auto events = tx.lookupEvents(queries, pixelIds(*s), now);
     NewPayments batch;
@@ -457,7 +459,8 @@ int Matcher::matchDelivery(store::MatchTx& tx, const MatchingSettings& s, const 
     const bool unwritten = std::any_of(batch.rows.begin(), batch.rows.end(),
                                        [&](const auto& n) { return n.payment.id == *existing; });
     const int pending = unwritten ? batch.write(tx, s, now) : 0;
-    tx.mergePayment(*existing, facts.refs, ids, facts.order_ref, facts.browser_event_id, customer.toJson());
+    tx.mergePayment(*existing, facts.refs, ids, facts.order_ref, facts.browser_event_id, customer.toJson(),
+                    startedAt(facts, arrived));
     tx.setDeliveryOutcome(row, "duplicate_order", "order already known as payment " + key, *existing);
     known.add(facts.provider, *existing, key, ids);
     spdlog::info("{} {} {}: duplicate_order (payment {} already recorded)", facts.provider, facts.event_type,
@@ -482,7 +485,7 @@ int Matcher::matchDelivery(store::MatchTx& tx, const MatchingSettings& s, const 
   p.status = "waiting";
   p.match_deadline = arrived + std::chrono::seconds(s.wait_seconds);
   p.created_at = now;
-  p.started_at = startedAt(facts);
+  p.started_at = startedAt(facts, arrived);
   // A payment sharing its derived id with another new payment of this batch finds the id free
   // here; the batch's insert then skips the row and settleSkipped falls back to the payment's own
   // id, as for a concurrent transaction.
@@ -493,7 +496,8 @@ int Matcher::matchDelivery(store::MatchTx& tx, const MatchingSettings& s, const 
     // written first): an earlier payment of the batch took the event found (a customer id as
     // reference), so this one looks for its own.
     pending += batch.write(tx, s, now);
-    lookup = tx.lookupEvents({{p.refs, p.browser_event_id, derivedEventId(p.order_ref, p.payment_key), p.started_at}},
+    lookup = tx.lookupEvents(
+        {{p.refs, p.browser_event_id, derivedEventId(p.order_ref, p.payment_key), p.started_at, p.provider}},
                              pixelIds(s), now)
                  .at(0);
     found = &lookup;
@@ -549,7 +553,7 @@ int Matcher::onBrowserEvents(const std::vector<store::ClientEventRecord>& events
   store_.inTransaction([&](store::MatchTx& tx) {
     resolved = pending = 0;
     for (auto& p : tx.claimWaitingByRefs({refs.begin(), refs.end()}, 100)) {
-      auto event = tx.findClientEvent(p.refs, p.browser_event_id, p.started_at, now);
+      auto event = tx.findClientEvent(p, now);
       if (!event || !lendsEventId(*event, p, now)) continue;
       const auto q = resolve(tx, *s, p, &*event, true, now);
       pending += q.pending;
@@ -568,7 +572,7 @@ int Matcher::sweep(int limit) {
   store_.inTransaction([&](store::MatchTx& tx) {
     resolved = pending = 0;
     for (auto& p : tx.claimWaiting(limit, now)) {
-      auto event = tx.findClientEvent(p.refs, p.browser_event_id, p.started_at, now);
+      auto event = tx.findClientEvent(p, now);
       if (event && lendsEventId(*event, p, now)) {
         const auto q = resolve(tx, *s, p, &*event, true, now);
         pending += q.pending;

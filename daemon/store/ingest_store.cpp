@@ -28,30 +28,37 @@ std::string notTakenByPayment(const std::string& c) {
   return "NOT EXISTS (SELECT 1 FROM payments lp WHERE lp.client_event_id = " + c + ".id)";
 }
 
-// How long before the payment's start (payments.started_at, provider clock) a browser event of
-// its order may have reached us: the clocks' difference, and an InitiateCheckout sent as the
-// shop creates the checkout. A Purchase comes after the payment, so this bounds only events of
-// earlier orders and the cookies of events from before the checkout.
+// How long before the payment's start (payments.started_at, provider clock) a browser Purchase
+// of its order may have reached us: the two clocks' difference.
 const char* const kStartSkew = "interval '10 minutes'";
 
-// A browser event received before the payment started (less the skew) belongs to an earlier
-// order of the same references, unless the payment names it (browser_event_id). started is a
-// timestamptz expression, NULL when unknown.
-std::string notBeforeStart(const std::string& c, const std::string& browser_event_id, const std::string& started) {
-  return "(" + c + ".event_id = " + browser_event_id + " OR " + started + " IS NULL OR " + c +
-         ".received_at >= " + started + " - " + kStartSkew + ")";
+// A browser Purchase whose order_ref another payment already has (a customer id shared by the
+// customer's orders) and which was received before this payment started (less the skew) is an
+// earlier order's, one no payment took: a second Purchase from a reloaded thank-you page, say.
+// It is left out unless the payment names it (browser_event_id). An order reference no other
+// payment has is the order's own, whenever its Purchase came (a shop that sends the Purchase
+// when the order is placed and a payment link later). Other events only lend their cookies.
+// started is a timestamptz expression (NULL when unknown), provider and self the payment's
+// (self NULL for a payment not stored yet).
+std::string notEarlierOrders(const std::string& c, const std::string& browser_event_id, const std::string& started,
+                             const std::string& provider, const std::string& self) {
+  return "(" + c + ".event_name <> 'Purchase' OR " + c + ".event_id = " + browser_event_id + " OR " + started +
+         " IS NULL OR " + c + ".order_ref IS NULL OR " + c + ".received_at >= " + started + " - " + kStartSkew +
+         " OR NOT EXISTS (SELECT 1 FROM payments op WHERE op.provider = " + provider + " AND op.order_ref = " + c +
+         ".order_ref AND op.id IS DISTINCT FROM " + self + "))";
 }
 
 // The browser event a payment refers to (see MatchTx::findClientEvent), over the SQL expressions
 // that hold the payment's references (text[]), its explicit browser event id (text, '' if none),
 // the oldest event_time Meta still takes (float8 unix seconds: an older event can neither lend
-// its event_id nor be worth its cookies) and when the payment started (timestamptz or NULL).
+// its event_id nor be worth its cookies), and for notEarlierOrders when the payment started
+// (timestamptz or NULL), its provider and its id (NULL when not stored yet).
 std::string clientEventQuery(const std::string& refs, const std::string& browser_event_id, const std::string& oldest,
-                             const std::string& started) {
+                             const std::string& started, const std::string& provider, const std::string& self) {
   return "SELECT " + clientEventColumns() + " FROM client_events c WHERE (c.event_id = ANY(" + refs +
          ") OR c.order_ref = ANY(" + refs + ") OR c.event_id = " + browser_event_id + ") AND c.event_time > " +
          "to_timestamp(" + oldest + ") AND " + notTakenByPayment("c") + " AND " +
-         notBeforeStart("c", browser_event_id, started) + " ORDER BY (c.event_id = " + browser_event_id +
+         notEarlierOrders("c", browser_event_id, started, provider, self) + " ORDER BY (c.event_id = " + browser_event_id +
          ") DESC, (c.event_name = 'Purchase') DESC, c.event_time DESC, c.id DESC LIMIT 1";
 }
 
@@ -121,11 +128,12 @@ std::vector<MatchTx::EventLookup> MatchTx::lookupEvents(const std::vector<EventQ
   std::vector<EventLookup> out(queries.size());
   if (queries.empty()) return out;
   // Each query's references travel flattened, tagged with the query's position.
-  std::vector<std::optional<std::string>> ord, browser, derived, started, ref_ord, ref;
+  std::vector<std::optional<std::string>> ord, browser, derived, started, provider, ref_ord, ref;
   for (size_t i = 0; i < queries.size(); ++i) {
     ord.push_back(std::to_string(i));
     started.push_back(queries[i].started_at ? std::optional<std::string>(sql::ts(*queries[i].started_at))
                                             : std::nullopt);
+    provider.push_back(queries[i].provider);
     browser.push_back(queries[i].browser_event_id.empty() ? std::nullopt
                                                           : std::optional<std::string>(queries[i].browser_event_id));
     derived.push_back(queries[i].derived_event_id);
@@ -136,8 +144,8 @@ std::vector<MatchTx::EventLookup> MatchTx::lookupEvents(const std::vector<EventQ
   }
   auto r = sql::prepared(
       impl_.tx, "lookup_events",
-      "WITH q AS (SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $8::float8[])"
-      "           AS q(ord, browser_event_id, derived, started)),"
+      "WITH q AS (SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $8::float8[], $9::text[])"
+      "           AS q(ord, browser_event_id, derived, started, provider)),"
       " r AS (SELECT ord, array_agg(ref) AS refs FROM unnest($4::int[], $5::text[]) AS r(ord, ref) GROUP BY ord)"
       " SELECT c.*, q.ord,"
       "  EXISTS (SELECT 1 FROM outbound_events o WHERE o.pixel_id = ANY($6::text[])"
@@ -147,10 +155,11 @@ std::vector<MatchTx::EventLookup> MatchTx::lookupEvents(const std::vector<EventQ
       " FROM q LEFT JOIN r USING (ord)"
       " LEFT JOIN LATERAL (" +
           clientEventQuery("coalesce(r.refs, '{}'::text[])", "coalesce(q.browser_event_id, '')", "$7::float8",
-                           "to_timestamp(q.started)") +
+                           "to_timestamp(q.started)", "q.provider", "NULL::bigint") +
           ") AS c ON true",
       sql::arrayLiteral(ord), sql::arrayLiteral(browser), sql::arrayLiteral(derived), sql::arrayLiteral(ref_ord),
-      sql::arrayLiteral(ref), sql::textArray(pixels), oldestSendable(now), sql::arrayLiteral(started));
+      sql::arrayLiteral(ref), sql::textArray(pixels), oldestSendable(now), sql::arrayLiteral(started),
+      sql::arrayLiteral(provider));
   for (const auto& row : r) {
     const auto n = static_cast<pqxx::row::size_type>(row.size());
     auto& e = out.at(row[n - 3].as<size_t>());
@@ -293,27 +302,31 @@ std::vector<MatchTx::Queued> MatchTx::insertPayments(const std::vector<NewPaymen
 
 void MatchTx::mergePayment(int64_t id, const std::vector<std::string>& refs, const std::vector<std::string>& object_ids,
                            const std::string& order_ref, const std::string& browser_event_id,
-                           const std::string& user_data_json) {
-  sql::prepared(impl_.tx, "merge_payment", 
+                           const std::string& user_data_json, std::optional<TimePoint> started_at) {
+  const std::string started = started_at ? sql::ts(*started_at) : std::string();
+  // started_at: the earliest object's creation (a PaymentIntent is created after its Checkout
+  // Session); unknown stays unknown.
+  sql::prepared(impl_.tx, "merge_payment",
       "UPDATE payments SET"
       " refs = ARRAY(SELECT DISTINCT unnest(refs || $2::text[])),"
       " object_ids = ARRAY(SELECT DISTINCT unnest(object_ids || $6::text[])),"
       " order_ref = coalesce(order_ref, $3),"
       " browser_event_id = coalesce(browser_event_id, $4),"
-      " user_data = $5::jsonb || user_data"
+      " user_data = $5::jsonb || user_data,"
+      " started_at = CASE WHEN started_at IS NULL THEN NULL ELSE least(started_at, to_timestamp($7::float8)) END"
       " WHERE id = $1",
       id, sql::textArray(refs), sql::nullIfEmpty(order_ref), sql::nullIfEmpty(browser_event_id), user_data_json,
-      sql::textArray(object_ids));
+      sql::textArray(object_ids), sql::nullIfEmpty(started));
 }
 
-std::optional<ClientEventRecord> MatchTx::findClientEvent(const std::vector<std::string>& refs,
-                                                          const std::string& browser_event_id,
-                                                          std::optional<TimePoint> started_at, TimePoint now) {
-  if (refs.empty() && browser_event_id.empty()) return std::nullopt;
-  const std::string started = started_at ? sql::ts(*started_at) : std::string();
+std::optional<ClientEventRecord> MatchTx::findClientEvent(const PaymentRecord& p, TimePoint now) {
+  if (p.refs.empty() && p.browser_event_id.empty()) return std::nullopt;
+  const std::string started = p.started_at ? sql::ts(*p.started_at) : std::string();
   auto r = sql::prepared(impl_.tx, "find_client_event",
-                         clientEventQuery("$1::text[]", "$2", "$3::float8", "to_timestamp($4::float8)"),
-                         sql::textArray(refs), browser_event_id, oldestSendable(now), sql::nullIfEmpty(started));
+                         clientEventQuery("$1::text[]", "$2", "$3::float8", "to_timestamp($4::float8)", "$5",
+                                          "$6::bigint"),
+                         sql::textArray(p.refs), p.browser_event_id, oldestSendable(now), sql::nullIfEmpty(started),
+                         p.provider, p.id);
   if (r.empty()) return std::nullopt;
   return toClientEvent(r[0]);
 }
@@ -342,7 +355,8 @@ std::vector<PaymentRecord> MatchTx::claimWaiting(int limit, TimePoint now) {
           "   WHERE (c.event_id = ANY(p.refs) OR c.order_ref = ANY(p.refs) OR c.event_id = p.browser_event_id)"
           "     AND (c.event_name = 'Purchase' OR c.event_id = p.browser_event_id)"
           "     AND c.event_time > to_timestamp($3::float8) AND " +
-          notTakenByPayment("c") + " AND " + notBeforeStart("c", "p.browser_event_id", "p.started_at") + "))"
+          notTakenByPayment("c") + " AND " +
+          notEarlierOrders("c", "p.browser_event_id", "p.started_at", "p.provider", "p.id") + "))"
           " ORDER BY match_deadline, id LIMIT $1 FOR UPDATE SKIP LOCKED",
       limit, sql::ts(now), oldestSendable(now));
   for (const auto& row : r) out.push_back(toPayment(row));

@@ -52,6 +52,7 @@ class MatchTx {
     std::string browser_event_id;
     std::string derived_event_id;
     std::optional<TimePoint> started_at;   // when the payment started (see findClientEvent)
+    std::string provider;
   };
   // For each query, findClientEvent and whether the event_ids a new payment might use are
   // taken on one of pixels: one statement for a whole batch. result[i] answers queries[i]; rows
@@ -80,20 +81,19 @@ class MatchTx {
   // has, an earlier one of this call included, is skipped.
   std::vector<Queued> insertPayments(const std::vector<NewPayment>& payments, TimePoint now);
   // Adds references and object ids, and fills order_ref / customer data the earlier webhooks lacked.
+  // started_at moves earlier when this webhook's object was created first (unknown stays unknown).
   void mergePayment(int64_t id, const std::vector<std::string>& refs, const std::vector<std::string>& object_ids,
-                    const std::string& order_ref,
-                    const std::string& browser_event_id, const std::string& user_data_json);
+                    const std::string& order_ref, const std::string& browser_event_id,
+                    const std::string& user_data_json, std::optional<TimePoint> started_at);
 
   // The browser event a payment refers to: an explicit browser event id first, then a Purchase,
   // then the latest event carrying any of the references (as event_id or order_ref). Events
   // another payment already took (payments.client_event_id) are skipped: with a customer id as
   // reference, they belong to that customer's earlier orders. So are events Meta would no
-  // longer take at `now` (older than 7 days), and, when started_at is known, events received
-  // more than 10 minutes before the payment started (an earlier order's, never linked to its
-  // payment), unless browser_event_id names them.
-  std::optional<ClientEventRecord> findClientEvent(const std::vector<std::string>& refs,
-                                                   const std::string& browser_event_id,
-                                                   std::optional<TimePoint> started_at, TimePoint now);
+  // longer take at `now` (older than 7 days), and, when p.started_at is known, a Purchase whose
+  // order_ref another payment has, received more than 10 minutes before p started (an earlier
+  // order's that no payment took), unless p names it (browser_event_id).
+  std::optional<ClientEventRecord> findClientEvent(const PaymentRecord& p, TimePoint now);
 
   // Waiting payments whose references include any of refs (locked, skipping locked rows).
   std::vector<PaymentRecord> claimWaitingByRefs(const std::vector<std::string>& refs, int limit);

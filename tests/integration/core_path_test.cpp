@@ -726,27 +726,35 @@ TEST_CASE("a customer's two orders whose webhooks come in the wrong order each g
   CHECK(f.db.scalar(by_key + "'pi_1'") == "thanks-order-1 true");
 }
 
-TEST_CASE("a customer's next order does not take an earlier Purchase no payment took; a Purchase it names it does") {
+TEST_CASE("a customer's next order does not take an earlier order's leftover Purchase; one it names it does") {
   Fixture f;
   TestDaemon d(testConfig(f.db), f.clock);
-  // A Purchase of customer cus_11 that no payment here took (a second one from a reloaded
-  // thank-you page, or one of an order of amount 0).
-  BrowserEvent stale;
-  stale.order_ref = "cus_11";
-  stale.event_id = "browser-evt-stale";
-  stale.event_time = now(f.clock) - 5;
-  REQUIRE(d.post("/v1/events", browserEventJson(stale)).status == 202);
+  // Customer cus_11's first order takes its browser Purchase; a reloaded thank-you page then sends
+  // a second one with a new eventID, which no payment takes.
+  BrowserEvent first_purchase;
+  first_purchase.order_ref = "cus_11";
+  first_purchase.event_time = now(f.clock) - 5;
+  REQUIRE(d.post("/v1/events", browserEventJson(first_purchase)).status == 202);
+  StripeCheckout first;
+  first.client_reference_id = "cus_11";
+  first.created = now(f.clock) - 60;
+  REQUIRE(d.postStripe(stripeCheckoutEvent(first)).status == 200);
+  REQUIRE(f.db.scalar("SELECT status FROM payments WHERE payment_key = 'pi_1'") == "matched");
+  f.clock.advance(std::chrono::seconds(60));
+  BrowserEvent reload = first_purchase;
+  reload.event_id = "browser-evt-reload";
+  reload.event_time = now(f.clock);
+  REQUIRE(d.post("/v1/events", browserEventJson(reload)).status == 202);
 
   // Two hours later the customer checks out again, and the webhook comes before the browser's
-  // Purchase: the stale one was received long before this checkout started.
+  // Purchase: the leftover one was received long before this checkout started.
   f.clock.advance(std::chrono::hours(2));
-  StripeCheckout next;
-  next.client_reference_id = "cus_11";
+  StripeCheckout next = anotherOrder(first, "2");
   next.created = now(f.clock) - 60;
   REQUIRE(d.postStripe(stripeCheckoutEvent(next)).status == 200);
-  CHECK(f.db.scalar("SELECT status FROM payments WHERE payment_key = 'pi_1'") == "waiting");
-  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "0");
-  // The sweep does not claim it for the stale Purchase either.
+  CHECK(f.db.scalar("SELECT status FROM payments WHERE payment_key = 'pi_2'") == "waiting");
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "1");
+  // The sweep does not claim it for the leftover Purchase either.
   store::PgPool pool(f.db.url(), 1, 0);
   store::IngestStore ingest(pool);
   std::vector<std::string> claimed;
@@ -755,27 +763,52 @@ TEST_CASE("a customer's next order does not take an earlier Purchase no payment 
   });
   CHECK(claimed.empty());
 
-  BrowserEvent own = stale;
+  BrowserEvent own = first_purchase;
   own.event_id = "browser-evt-own";
   own.event_time = now(f.clock) - 2;
   REQUIRE(d.post("/v1/events", browserEventJson(own)).status == 202);
-  CHECK(f.db.scalar("SELECT string_agg(o.event_id || ' ' || o.matched, ',') FROM outbound_events o") ==
-        "browser-evt-own true");
+  const std::string by_key = "SELECT string_agg(o.event_id || ' ' || o.matched, ',') FROM outbound_events o"
+                             " JOIN payments p ON p.id = o.payment_id WHERE p.payment_key = ";
+  CHECK(f.db.scalar(by_key + "'pi_2'") == "browser-evt-own true");
 
   // An order that names its browser event (metadata.capi_event_id) gets it, however early it came.
-  BrowserEvent named = stale;
-  named.event_id = "browser-evt-named";
-  named.order_ref = "ORDER-NAMED";
-  named.event_time = now(f.clock) - 3;
-  REQUIRE(d.post("/v1/events", browserEventJson(named)).status == 202);
   f.clock.advance(std::chrono::hours(2));
-  StripeCheckout naming = anotherOrder(next, "2");
-  naming.client_reference_id = "ORDER-NAMED";
+  StripeCheckout naming = anotherOrder(first, "3");
   naming.created = now(f.clock);
-  naming.metadata_json = R"({"capi_event_id":"browser-evt-named"})";
+  naming.metadata_json = R"({"capi_event_id":"browser-evt-reload"})";
   REQUIRE(d.postStripe(stripeCheckoutEvent(naming)).status == 200);
-  CHECK(f.db.scalar("SELECT string_agg(o.event_id || ' ' || o.matched, ',') FROM outbound_events o JOIN payments p"
-                    " ON p.id = o.payment_id WHERE p.payment_key = 'pi_2'") == "browser-evt-named true");
+  CHECK(f.db.scalar(by_key + "'pi_3'") == "browser-evt-reload true");
+}
+
+TEST_CASE("an order's own Purchase sent before its payment started still matches: a payment link paid days later") {
+  Fixture f;
+  TestDaemon d(testConfig(f.db), f.clock);
+  // The shop sends the Purchase when the order is placed, and the customer pays a payment link
+  // three days later: no other payment has the order number, so the Purchase is the order's.
+  BrowserEvent placed;
+  placed.order_ref = "ORDER-77";
+  placed.event_time = now(f.clock);
+  REQUIRE(d.post("/v1/events", browserEventJson(placed)).status == 202);
+  f.clock.advance(std::chrono::hours(72));
+  StripeCheckout paid;
+  paid.client_reference_id = "ORDER-77";
+  paid.created = now(f.clock) - 30;
+  REQUIRE(d.postStripe(stripeCheckoutEvent(paid)).status == 200);
+  CHECK(f.db.scalar("SELECT string_agg(event_id || ' ' || matched, ',') FROM outbound_events") == "browser-evt-1 true");
+}
+
+TEST_CASE("a payment's start is its earliest object's creation, whichever webhook came first") {
+  Fixture f;
+  TestDaemon d(testConfig(f.db), f.clock);
+  const int64_t t = now(f.clock);
+  // The PaymentIntent is created when the customer confirms, five minutes after the session.
+  REQUIRE(d.postStripe(stripePaymentIntentSucceeded("evt_pi", "pi_1", 1999, "eur", t - 10)).status == 200);
+  CHECK(f.db.scalar("SELECT extract(epoch from started_at)::bigint FROM payments") == std::to_string(t - 10));
+  StripeCheckout sc;
+  sc.created = t - 300;
+  sc.event_created = t - 5;
+  REQUIRE(d.postStripe(stripeCheckoutEvent(sc)).status == 200);
+  CHECK(f.db.scalar("SELECT extract(epoch from started_at)::bigint FROM payments") == std::to_string(t - 300));
 }
 
 TEST_CASE("the sweep does not claim a waiting payment for a browser Purchase another payment took or Meta would refuse") {

@@ -255,8 +255,8 @@ void setMoney(PaymentFacts& f, const Object::Ptr& obj, std::initializer_list<con
   const auto created = optUnixTime(obj, "created", "data.object.created");
   if (!created && !event_created) malformed("data.object.created missing");
   f.paid_at = fromUnixSeconds(paid_at ? *paid_at : event_created ? *event_created : *created);
-  // The session, PaymentIntent, invoice or charge was created when the customer started to pay:
-  // matching looks for this order's browser events from then on.
+  // The session, PaymentIntent or invoice was created when the customer started to pay (see
+  // notEarlierOrders in store/ingest_store.cpp).
   if (created) f.started_at = fromUnixSeconds(*created);
 
   // A trial's checkout (no_payment_required) and its first invoice, or an order discounted to
@@ -377,6 +377,9 @@ void mapCharge(PaymentFacts& f, const Object::Ptr& ch, std::optional<int64_t> ev
   }
 
   setMoney(f, ch, {"amount_captured", "amount"}, event_created);
+  // A charge is created per attempt, for some methods (vouchers, bank transfers) only when the
+  // money arrives, after the thank-you page: it does not say when the customer started to pay.
+  f.started_at = {};
   const Object::Ptr billing = optObject(ch, "billing_details");
   f.customer = mergeContacts({contactOf(billing), {stringOrEmpty(ch, "receipt_email"), {}, {}, {}}});
 }

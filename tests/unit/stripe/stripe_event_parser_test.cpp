@@ -467,6 +467,8 @@ TEST_CASE("a captured charge counts when an operator lists charge.succeeded", "[
   CHECK(f.customer.first_name == "Marie");
   CHECK(f.customer.last_name == "Curie");
   CHECK(f.customer.city == "Paris");
+  // A charge can be created when the money arrives, after the thank-you page: no start.
+  CHECK(f.started_at.time_since_epoch().count() == 0);
 }
 
 TEST_CASE("an authorised but uncaptured charge is not counted", "[stripe][parser]") {
