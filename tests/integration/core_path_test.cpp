@@ -27,6 +27,23 @@ struct Fixture {
 
 int64_t now(const ManualClock& c) { return toUnixSeconds(c.now()); }
 
+// The payment keys the sweep would claim at the fixture's time (rolled back, nothing changes).
+std::vector<std::string> sweepClaims(const Fixture& f) {
+  store::PgPool pool(f.db.url(), 1, 0);
+  store::IngestStore ingest(pool);
+  std::vector<std::string> claimed;
+  ingest.inTransaction([&](store::MatchTx& tx) {
+    for (const auto& p : tx.claimWaiting(10, f.clock.now())) claimed.push_back(p.payment_key);
+  });
+  return claimed;
+}
+
+// "event_id matched" of the Purchases queued for a payment, comma-separated.
+std::string purchasesOf(const Fixture& f, const std::string& payment_key) {
+  return f.db.scalar("SELECT string_agg(o.event_id || ' ' || o.matched, ',') FROM outbound_events o"
+                     " JOIN payments p ON p.id = o.payment_id WHERE p.payment_key = '" + payment_key + "'");
+}
+
 }  // namespace
 
 TEST_CASE("a browser event followed by its webhook yields one Purchase carrying the browser event_id and time") {
@@ -664,9 +681,7 @@ TEST_CASE("a customer's next order waits for its own browser Purchase instead of
   first.client_reference_id = "cus_7";
   first.created = now(f.clock);
   REQUIRE(d.postStripe(stripeCheckoutEvent(first)).status == 200);
-  const std::string by_key = "SELECT string_agg(o.event_id || ' ' || o.matched, ',') FROM outbound_events o"
-                             " JOIN payments p ON p.id = o.payment_id WHERE p.payment_key = ";
-  CHECK(f.db.scalar(by_key + "'pi_1'") == "browser-evt-1 true");
+  CHECK(purchasesOf(f, "pi_1") == "browser-evt-1 true");
 
   // A day later the customer orders again; the webhook comes before the browser's Purchase.
   f.clock.advance(std::chrono::hours(24));
@@ -682,10 +697,10 @@ TEST_CASE("a customer's next order waits for its own browser Purchase instead of
   own.event_id = "browser-evt-2";
   own.event_time = now(f.clock) - 2;
   REQUIRE(d.post("/v1/events", browserEventJson(own)).status == 202);
-  CHECK(f.db.scalar(by_key + "'pi_2'") == "browser-evt-2 true");
+  CHECK(purchasesOf(f, "pi_2") == "browser-evt-2 true");
   CHECK(f.db.scalar("SELECT extract(epoch from event_time)::bigint FROM outbound_events o JOIN payments p"
                     " ON p.id = o.payment_id WHERE p.payment_key = 'pi_2'") == std::to_string(own.event_time));
-  CHECK(f.db.scalar(by_key + "'pi_1'") == "browser-evt-1 true");
+  CHECK(purchasesOf(f, "pi_1") == "browser-evt-1 true");
 
   // A third order whose browser event never comes is sent unmatched at its deadline, under an
   // id neither earlier order uses.
@@ -720,10 +735,8 @@ TEST_CASE("a customer's two orders whose webhooks come in the wrong order each g
   // Stripe does not keep order: the second order's webhook comes first and takes the latest.
   REQUIRE(d.postStripe(stripeCheckoutEvent(second)).status == 200);
   REQUIRE(d.postStripe(stripeCheckoutEvent(first)).status == 200);
-  const std::string by_key = "SELECT string_agg(o.event_id || ' ' || o.matched, ',') FROM outbound_events o"
-                             " JOIN payments p ON p.id = o.payment_id WHERE p.payment_key = ";
-  CHECK(f.db.scalar(by_key + "'pi_2'") == "thanks-order-2 true");
-  CHECK(f.db.scalar(by_key + "'pi_1'") == "thanks-order-1 true");
+  CHECK(purchasesOf(f, "pi_2") == "thanks-order-2 true");
+  CHECK(purchasesOf(f, "pi_1") == "thanks-order-1 true");
 }
 
 TEST_CASE("a customer's next order does not take an earlier order's leftover Purchase; one it names it does") {
@@ -755,21 +768,13 @@ TEST_CASE("a customer's next order does not take an earlier order's leftover Pur
   CHECK(f.db.scalar("SELECT status FROM payments WHERE payment_key = 'pi_2'") == "waiting");
   CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "1");
   // The sweep does not claim it for the leftover Purchase either.
-  store::PgPool pool(f.db.url(), 1, 0);
-  store::IngestStore ingest(pool);
-  std::vector<std::string> claimed;
-  ingest.inTransaction([&](store::MatchTx& tx) {
-    for (const auto& p : tx.claimWaiting(10, f.clock.now())) claimed.push_back(p.payment_key);
-  });
-  CHECK(claimed.empty());
+  CHECK(sweepClaims(f).empty());
 
   BrowserEvent own = first_purchase;
   own.event_id = "browser-evt-own";
   own.event_time = now(f.clock) - 2;
   REQUIRE(d.post("/v1/events", browserEventJson(own)).status == 202);
-  const std::string by_key = "SELECT string_agg(o.event_id || ' ' || o.matched, ',') FROM outbound_events o"
-                             " JOIN payments p ON p.id = o.payment_id WHERE p.payment_key = ";
-  CHECK(f.db.scalar(by_key + "'pi_2'") == "browser-evt-own true");
+  CHECK(purchasesOf(f, "pi_2") == "browser-evt-own true");
 
   // An order that names its browser event (metadata.capi_event_id) gets it, however early it came.
   f.clock.advance(std::chrono::hours(2));
@@ -777,7 +782,7 @@ TEST_CASE("a customer's next order does not take an earlier order's leftover Pur
   naming.created = now(f.clock);
   naming.metadata_json = R"({"capi_event_id":"browser-evt-reload"})";
   REQUIRE(d.postStripe(stripeCheckoutEvent(naming)).status == 200);
-  CHECK(f.db.scalar(by_key + "'pi_3'") == "browser-evt-reload true");
+  CHECK(purchasesOf(f, "pi_3") == "browser-evt-reload true");
 }
 
 TEST_CASE("an order's own Purchase sent before its payment started still matches: a payment link paid days later") {
@@ -841,18 +846,9 @@ TEST_CASE("the sweep does not claim a waiting payment for a browser Purchase ano
 
   // Claimed, such a payment would only be put back, and at the head of the deadline order it
   // would fill every sweep's batch ahead of payments that can be resolved.
-  store::PgPool pool(f.db.url(), 1, 0);
-  store::IngestStore ingest(pool);
-  std::vector<std::string> claimed;
-  ingest.inTransaction([&](store::MatchTx& tx) {
-    for (const auto& p : tx.claimWaiting(10, f.clock.now())) claimed.push_back(p.payment_key);
-  });
-  CHECK(claimed.empty());
+  CHECK(sweepClaims(f).empty());
   f.clock.advance(std::chrono::seconds(601));
-  ingest.inTransaction([&](store::MatchTx& tx) {
-    for (const auto& p : tx.claimWaiting(10, f.clock.now())) claimed.push_back(p.payment_key);
-  });
-  CHECK(claimed == std::vector<std::string>{"pi_2", "pi_3"});   // their deadlines still bring them
+  CHECK(sweepClaims(f) == std::vector<std::string>{"pi_2", "pi_3"});   // their deadlines still bring them
 }
 
 TEST_CASE("a payment whose event_id another payment takes while it is being matched keeps its own id and is not lost") {
