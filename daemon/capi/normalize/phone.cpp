@@ -93,6 +93,9 @@ FieldOutcome e164Outcome(const PhoneNumber& n, std::string_view written = {}) {
   if (isPlaceholder(n))
     return FieldOutcome::fail("a placeholder, not a phone number: its digits after the country code are all the same");
   std::string digits = e164WithoutPlus(n);
+  // E.164 allows 15 digits, country code included; libphonenumber formats longer national parts
+  // it kept on their length alone ("008 10 09094 90189 30 918" in DE gave 18 digits).
+  if (digits.size() > 15) return FieldOutcome::fail("too long to be a phone number: E.164 has at most 15 digits");
   if (n.national_number() != 0 && written.size() == digits.size() + 1 && written.front() == '+' &&
       written.substr(1) == digits && digits.find_first_not_of("0123456789") == std::string::npos)
     return FieldOutcome::ok(std::move(digits));

@@ -176,6 +176,13 @@ TEST_CASE("a number whose E.164 form reads back as another number is refused", "
   checkRejected(Field::Ph, {"+49001820901820"});
 }
 
+// Found by fuzz/fuzz_normalize: "00" and "8 10 ..." in DE came out as 18 digits.
+TEST_CASE("a number longer than E.164's 15 digits is refused", "[normalize][ph]") {
+  checkRejected(Field::Ph, {"008 10 09094 90189 30 918~020", "008 10 09094 90189 30 918"}, region("DE"));
+  const Result r = normalize(Field::Ph, "008 10 09094 90189 30 918", region("DE"));
+  CHECK(r.error.find("15 digits") != std::string::npos);
+}
+
 // Placeholders typed into checkout forms. With a default region libphonenumber keeps the raw
 // input and formats a national number of 0 as that text, which then matched "+<digits>".
 TEST_CASE("a number whose national part is all zeros is refused, with or without a region", "[normalize][ph]") {
