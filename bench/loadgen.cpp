@@ -1,8 +1,10 @@
 // Load generator for bench/run: posts signed Stripe checkout.session.completed webhooks to the
 // daemon over keep-alive connections and reports throughput and acknowledgement latency.
 //
-//   loadgen --port P --connections N (--seconds S | --count C) [--rate R] [--secret S]
-//           [--prefix ID] [--sent-log FILE] [--latency-log FILE]
+//   loadgen --template FILE --port P --connections N (--seconds S | --count C) [--rate R]
+//           [--secret S] [--prefix ID] [--sent-log FILE] [--latency-log FILE]
+//
+// --template is the event body (bench/event_template.h): each request gets its own ids.
 //
 // --rate paces the whole run at R requests/s (open loop per connection); without it every
 // connection sends as fast as it is answered. With --rate a request's latency counts from the
@@ -11,6 +13,7 @@
 // "<payment id> <unix ns>" per acknowledged webhook, for end-to-end latency; --latency-log
 // "<unix ms when due> <latency ms> <ms from due to sending>" per acknowledged webhook (without
 // --rate a request is due when it is sent). Prints one JSON object.
+#include "event_template.h"
 #include "webhooks/stripe/stripe_signature.h"
 
 #include <Poco/Net/HTTPClientSession.h>
@@ -41,17 +44,9 @@ struct Options {
   std::string prefix = "bench";
   std::string sent_log;
   std::string latency_log;
+  std::string event_template;
 };
 
-std::string body(const std::string& id, int64_t now) {
-  return R"({"id":"evt_)" + id + R"(","object":"event","created":)" + std::to_string(now) +
-         R"(,"livemode":true,"type":"checkout.session.completed","data":{"object":{"id":"cs_)" + id +
-         R"(","object":"checkout.session","amount_total":4999,"currency":"eur","client_reference_id":"ord_)" + id +
-         R"(","created":)" + std::to_string(now) +
-         R"(,"customer_details":{"email":"Customer.)" + id +
-         R"(@example.com","phone":"+16505551212","name":"Jane Doe","address":{"city":"Menlo Park","country":"US","postal_code":"94025","state":"CA"}},"metadata":{},"mode":"payment","payment_intent":"pi_)" +
-         id + R"(","payment_status":"paid","status":"complete"}}})";
-}
 
 }  // namespace
 
@@ -68,12 +63,24 @@ int main(int argc, char** argv) {
     else if (k == "--prefix") o.prefix = v;
     else if (k == "--sent-log") o.sent_log = v;
     else if (k == "--latency-log") o.latency_log = v;
+    else if (k == "--template") o.event_template = v;
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;
     }
   }
   if (o.seconds <= 0 && o.count <= 0) o.seconds = 10;
+  if (o.event_template.empty()) {
+    std::fprintf(stderr, "--template is required (bench/data/checkout_session_completed.json)\n");
+    return 2;
+  }
+  std::string tmpl;
+  try {
+    tmpl = capi::bench::readEventTemplate(o.event_template);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return 2;
+  }
 
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
@@ -117,7 +124,7 @@ int main(int argc, char** argv) {
       const std::string id = o.prefix + "_" + std::to_string(n);
       const int64_t unix_now = std::chrono::duration_cast<std::chrono::seconds>(
                                    std::chrono::system_clock::now().time_since_epoch()).count();
-      const std::string b = body(id, unix_now);
+      const std::string b = capi::bench::fillEventTemplate(tmpl, id, unix_now);
       const auto sent_at = Clock::now();
       const auto t0 = per_conn_rate > 0 ? due : sent_at;
       try {
