@@ -12,6 +12,7 @@
 #include <catch2/catch.hpp>
 
 #include <future>
+#include <thread>
 
 using namespace capi;
 using namespace capi::testing;
@@ -979,4 +980,67 @@ TEST_CASE("a reload rotates the Stripe webhook secret and the ingest key without
   const std::string ev = R"({"event_name":"Purchase","event_id":"e1","event_time":)" + std::to_string(now(f.clock)) + "}";
   CHECK(d.post("/v1/events", ev, {{"X-Ingest-Key", "old-ingest-key"}}).status == 401);
   CHECK(d.post("/v1/events", ev, {{"X-Ingest-Key", "new-ingest-key"}}).status == 202);
+}
+
+namespace {
+
+// A new payment with one pending Purchase row under pixel "1" and the given event_id.
+store::MatchTx::NewPayment paymentWithRow(store::MatchTx& tx, const std::string& key, const std::string& event_id,
+                                          TimePoint now) {
+  store::MatchTx::NewPayment n;
+  n.payment.id = tx.reservePaymentIds(1).at(0);
+  n.payment.provider = "stripe";
+  n.payment.payment_key = key;
+  n.payment.status = "unmatched";
+  n.payment.paid_at = n.payment.created_at = n.payment.match_deadline = now;
+  store::OutboundRecord o;
+  o.pixel_id = "1";
+  o.event_name = "Purchase";
+  o.event_id = event_id;
+  o.event_time = o.next_attempt_at = now;
+  o.payment_id = n.payment.id;
+  o.payload_json = "{}";
+  o.status = "pending";
+  n.rows.push_back(o);
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("two batches inserting the same event_ids in opposite orders wait for each other, no deadlock") {
+  Fixture f;
+  const TimePoint t = f.clock.now();
+  store::PgPool pool(f.db.url(), 2, 0);
+  store::IngestStore first(pool), second(pool);
+  std::promise<void> a_held, second_blocked;
+  // The first batch holds evt-a (uncommitted) until the second batch, writing evt-b then evt-a,
+  // waits; then it writes evt-b. In the order given, the second batch would hold evt-b and wait
+  // for evt-a while the first waits for evt-b: a deadlock PostgreSQL breaks by failing one.
+  auto one = std::async(std::launch::async, [&] {
+    first.inTransaction([&](store::MatchTx& tx) {
+      tx.insertPayments({paymentWithRow(tx, "pi_1", "evt-a", t)}, t);
+      a_held.set_value();
+      second_blocked.get_future().wait();
+      tx.insertPayments({paymentWithRow(tx, "pi_4", "evt-b", t)}, t);
+    });
+  });
+  a_held.get_future().wait();
+  auto two = std::async(std::launch::async, [&] {
+    second.inTransaction([&](store::MatchTx& tx) {
+      tx.insertPayments({paymentWithRow(tx, "pi_2", "evt-b", t), paymentWithRow(tx, "pi_3", "evt-a", t)}, t);
+    });
+  });
+  bool waited = false;
+  for (int i = 0; i < 200 && !waited; ++i) {
+    waited = f.db.scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                         " AND wait_event_type = 'Lock'") != "0";
+    if (!waited) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CHECK(waited);
+  second_blocked.set_value();
+  CHECK_NOTHROW(one.get());
+  CHECK_NOTHROW(two.get());
+  CHECK(f.db.scalar("SELECT string_agg(p.payment_key || ' ' || o.event_id, ',' ORDER BY o.event_id)"
+                    " FROM outbound_events o JOIN payments p ON p.id = o.payment_id") == "pi_1 evt-a,pi_4 evt-b");
+  CHECK(f.db.scalar("SELECT count(*) FROM payments") == "4");
 }
