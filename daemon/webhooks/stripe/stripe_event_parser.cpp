@@ -4,20 +4,18 @@
 #include "webhooks/stripe/stripe_amount.h"
 
 #include <Poco/Exception.h>
-#include <Poco/JSON/Object.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <limits>
 #include <optional>
-#include <typeinfo>
 
 namespace capi::webhooks::stripe {
 namespace {
 
-using Poco::Dynamic::Var;
-using Poco::JSON::Object;
+// An object of the event, or nullptr where the event has none (absent, null, another type).
+using Object = const JsonNode*;
 
 // Unwinds the field mapping to parseStripeEvent with a message for the operator.
 struct MalformedBody {
@@ -68,42 +66,38 @@ std::optional<std::string> findUnstorableToken(std::string_view json) {
 }
 
 // JSON null and a missing member are the same thing to Stripe's API, and here.
-std::optional<std::string> optString(const Object::Ptr& o, const std::string& key) {
-  if (!o) return std::nullopt;
-  const Var v = o->get(key);
-  if (!v.isString()) return std::nullopt;
-  return v.extract<std::string>();
+std::optional<std::string> optString(Object o, std::string_view key) {
+  const JsonNode* v = o ? o->member(key) : nullptr;
+  if (!v || !v->isString()) return std::nullopt;
+  return v->text();
 }
 
-std::string stringOrEmpty(const Object::Ptr& o, const std::string& key) {
-  return optString(o, key).value_or(std::string());
-}
+std::string stringOrEmpty(Object o, std::string_view key) { return optString(o, key).value_or(std::string()); }
 
-Object::Ptr optObject(const Object::Ptr& o, const std::string& key) {
-  return o ? o->getObject(key) : Object::Ptr();
+Object optObject(Object o, std::string_view key) {
+  const JsonNode* v = o ? o->member(key) : nullptr;
+  return v && v->isObject() ? v : nullptr;
 }
 
 // A reference that Stripe sends either as an id string or, when expanded, as the object.
-std::string idOf(const Object::Ptr& o, const std::string& key) {
+std::string idOf(Object o, std::string_view key) {
   if (auto s = optString(o, key)) return *s;
   return stringOrEmpty(optObject(o, key), "id");
 }
 
 // nullopt when absent or null; malformed when present but not an integer in int64 range.
-std::optional<int64_t> optInteger(const Object::Ptr& o, const std::string& key, const std::string& path) {
-  if (!o) return std::nullopt;
-  const Var v = o->get(key);
-  if (v.isEmpty()) return std::nullopt;
-  if (v.isBoolean() || !v.isInteger()) malformed(path + " is not an integer");
-  if (v.isSigned()) return v.convert<Poco::Int64>();
-  const auto u = v.convert<Poco::UInt64>();
-  if (u > static_cast<Poco::UInt64>(std::numeric_limits<int64_t>::max()))
+std::optional<int64_t> optInteger(Object o, std::string_view key, const std::string& path) {
+  const JsonNode* v = o ? o->member(key) : nullptr;
+  if (!v || v->isNull()) return std::nullopt;
+  if (!v->isInteger()) malformed(path + " is not an integer");
+  if (v->type() == JsonNode::Type::Int) return v->int64();
+  if (v->uint64() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
     malformed(path + " is outside the 64-bit integer range");
-  return static_cast<int64_t>(u);
+  return static_cast<int64_t>(v->uint64());
 }
 
 // A unix time that TimePoint can hold (system_clock counts nanoseconds in int64: until 2262).
-std::optional<int64_t> optUnixTime(const Object::Ptr& o, const std::string& key, const std::string& path) {
+std::optional<int64_t> optUnixTime(Object o, std::string_view key, const std::string& path) {
   const auto t = optInteger(o, key, path);
   constexpr int64_t kMaxSeconds =
       std::chrono::duration_cast<std::chrono::seconds>(TimePoint::max().time_since_epoch()).count();
@@ -111,11 +105,10 @@ std::optional<int64_t> optUnixTime(const Object::Ptr& o, const std::string& key,
   return t;
 }
 
-std::optional<bool> optBool(const Object::Ptr& o, const std::string& key) {
-  if (!o) return std::nullopt;
-  const Var v = o->get(key);
-  if (!v.isBoolean()) return std::nullopt;
-  return v.extract<bool>();
+std::optional<bool> optBool(Object o, std::string_view key) {
+  const JsonNode* v = o ? o->member(key) : nullptr;
+  if (!v || !v->isBool()) return std::nullopt;
+  return v->boolean();
 }
 
 std::string firstNonEmpty(std::initializer_list<std::string> candidates) {
@@ -146,13 +139,13 @@ void setName(CustomerData& c, std::string_view full_name) {
   c.last_name = std::string(trim(std::string_view(space, name.end())));
 }
 
-bool hasAnyField(const Object::Ptr& address) {
+bool hasAnyField(Object address) {
   for (const char* key : {"city", "state", "postal_code", "country"})
     if (!stringOrEmpty(address, key).empty()) return true;
   return false;
 }
 
-void setAddress(CustomerData& c, const Object::Ptr& address) {
+void setAddress(CustomerData& c, Object address) {
   c.city = stringOrEmpty(address, "city");
   c.state = stringOrEmpty(address, "state");
   c.zip = stringOrEmpty(address, "postal_code");
@@ -165,10 +158,10 @@ struct ContactSource {
   std::string email;
   std::string phone;
   std::string name;
-  Object::Ptr address;
+  Object address;
 };
 
-ContactSource contactOf(const Object::Ptr& details) {
+ContactSource contactOf(Object details) {
   return {stringOrEmpty(details, "email"), stringOrEmpty(details, "phone"), stringOrEmpty(details, "name"),
           optObject(details, "address")};
 }
@@ -198,7 +191,7 @@ struct MetadataRefs {
   std::string client_reference_id;
 };
 
-MetadataRefs metadataRefs(std::initializer_list<Object::Ptr> metadata_sources) {
+MetadataRefs metadataRefs(std::initializer_list<Object> metadata_sources) {
   MetadataRefs m;
   for (const auto& md : metadata_sources) {
     if (m.capi_event_id.empty()) m.capi_event_id = stringOrEmpty(md, "capi_event_id");
@@ -209,7 +202,7 @@ MetadataRefs metadataRefs(std::initializer_list<Object::Ptr> metadata_sources) {
   return m;
 }
 
-std::string requireObjectId(const Object::Ptr& obj) {
+std::string requireObjectId(Object obj) {
   auto id = optString(obj, "id");
   if (!id || id->empty()) malformed("data.object.id missing");
   return *id;
@@ -222,7 +215,7 @@ void ignore(PaymentFacts& f, std::string reason) {
 
 // Amount, currency and the moment of payment, common to every payment object. Converts Stripe's
 // amount to ISO 4217 minor units, which is what PaymentFacts carries.
-void setMoney(PaymentFacts& f, const Object::Ptr& obj, std::initializer_list<const char*> amount_keys,
+void setMoney(PaymentFacts& f, Object obj, std::initializer_list<const char*> amount_keys,
               std::optional<int64_t> event_created, std::optional<int64_t> paid_at = std::nullopt) {
   std::optional<int64_t> amount;
   std::string amount_path;
@@ -265,7 +258,7 @@ void setMoney(PaymentFacts& f, const Object::Ptr& obj, std::initializer_list<con
   if (*f.amount_minor == 0) ignore(f, "amount 0: nothing was paid (a trial, or an order discounted to nothing)");
 }
 
-void mapCheckoutSession(PaymentFacts& f, const Object::Ptr& s, std::optional<int64_t> event_created) {
+void mapCheckoutSession(PaymentFacts& f, Object s, std::optional<int64_t> event_created) {
   const std::string id = requireObjectId(s);
   const std::string payment_intent = idOf(s, "payment_intent");
   const std::string client_reference_id = stringOrEmpty(s, "client_reference_id");
@@ -302,7 +295,7 @@ void mapCheckoutSession(PaymentFacts& f, const Object::Ptr& s, std::optional<int
   if (f.customer.email.empty()) f.customer.email = stringOrEmpty(s, "customer_email");
 }
 
-void mapPaymentIntent(PaymentFacts& f, const Object::Ptr& pi, std::optional<int64_t> event_created) {
+void mapPaymentIntent(PaymentFacts& f, Object pi, std::optional<int64_t> event_created) {
   const std::string id = requireObjectId(pi);
   const MetadataRefs md = metadataRefs({optObject(pi, "metadata")});
 
@@ -320,14 +313,14 @@ void mapPaymentIntent(PaymentFacts& f, const Object::Ptr& pi, std::optional<int6
   }
 
   setMoney(f, pi, {"amount_received", "amount"}, event_created);
-  const Object::Ptr shipping = optObject(pi, "shipping");
+  const Object shipping = optObject(pi, "shipping");
   f.customer = mergeContacts({{stringOrEmpty(pi, "receipt_email"), {}, {}, {}},
                               contactOf(optObject(optObject(pi, "latest_charge"), "billing_details")),
                               {{}, stringOrEmpty(shipping, "phone"), stringOrEmpty(shipping, "name"),
                                optObject(shipping, "address")}});
 }
 
-void mapInvoice(PaymentFacts& f, const Object::Ptr& inv, std::optional<int64_t> event_created) {
+void mapInvoice(PaymentFacts& f, Object inv, std::optional<int64_t> event_created) {
   const std::string id = requireObjectId(inv);
   const std::string payment_intent = idOf(inv, "payment_intent");
   // Subscription invoices carry the subscription's metadata: at the top level before Stripe
@@ -354,7 +347,7 @@ void mapInvoice(PaymentFacts& f, const Object::Ptr& inv, std::optional<int64_t> 
                                stringOrEmpty(inv, "customer_name"), optObject(inv, "customer_address")}});
 }
 
-void mapCharge(PaymentFacts& f, const Object::Ptr& ch, std::optional<int64_t> event_created) {
+void mapCharge(PaymentFacts& f, Object ch, std::optional<int64_t> event_created) {
   const std::string id = requireObjectId(ch);
   const std::string payment_intent = idOf(ch, "payment_intent");
   const MetadataRefs md = metadataRefs({optObject(ch, "metadata")});
@@ -380,7 +373,7 @@ void mapCharge(PaymentFacts& f, const Object::Ptr& ch, std::optional<int64_t> ev
   // A charge is created per attempt, for some methods (vouchers, bank transfers) only when the
   // money arrives, after the thank-you page: it does not say when the customer started to pay.
   f.started_at = {};
-  const Object::Ptr billing = optObject(ch, "billing_details");
+  const Object billing = optObject(ch, "billing_details");
   f.customer = mergeContacts({contactOf(billing), {stringOrEmpty(ch, "receipt_email"), {}, {}, {}}});
 }
 
@@ -390,14 +383,14 @@ ParseResult parse(std::string_view raw_body, const std::vector<std::string>& pai
   if (first == std::string_view::npos || raw_body[first] != '{') malformed("body is not a JSON object");
   if (auto problem = findUnstorableToken(raw_body)) malformed(*problem);
 
-  Var root;
+  JsonNode root;
   try {
-    root = parseUntrustedJson(std::string(raw_body));
+    root = parseUntrustedJsonTree(std::string(raw_body));
   } catch (const Poco::Exception& e) {
     malformed("body is not valid JSON: " + e.message());
   }
-  if (root.type() != typeid(Object::Ptr)) malformed("body is not a JSON object");
-  const auto event = root.extract<Object::Ptr>();
+  if (!root.isObject()) malformed("body is not a JSON object");
+  const Object event = &root;
 
   if (stringOrEmpty(event, "object") == "v2.core.event")
     malformed("thin events (v2.core.event) are not supported: send snapshot events to this endpoint");
@@ -405,7 +398,7 @@ ParseResult parse(std::string_view raw_body, const std::vector<std::string>& pai
   if (!id || id->rfind("evt_", 0) != 0) malformed("id missing or not an event id (evt_...)");
   const auto type = optString(event, "type");
   if (!type || type->empty()) malformed("type missing or not a string");
-  const Object::Ptr object = optObject(optObject(event, "data"), "object");
+  const Object object = optObject(optObject(event, "data"), "object");
   if (!object) malformed("data.object missing or not an object");
 
   ParseResult result;

@@ -44,7 +44,81 @@ std::string parseError(const std::string& text) {
   return {};
 }
 
+// The same document as Poco's tree: every value of the same kind, number type and value.
+bool sameTree(const Poco::Dynamic::Var& poco, const capi::JsonNode& mine) {
+  using T = capi::JsonNode::Type;
+  if (poco.isEmpty()) return mine.isNull();
+  if (poco.type() == typeid(Poco::JSON::Object::Ptr)) {
+    const auto o = poco.extract<Poco::JSON::Object::Ptr>();
+    if (!mine.isObject() || mine.children().size() != o->size()) return false;
+    for (const auto& [key, value] : *o) {
+      const capi::JsonNode* m = mine.member(key);
+      if (!m || !sameTree(value, *m)) return false;
+    }
+    return true;
+  }
+  if (poco.type() == typeid(Poco::JSON::Array::Ptr)) {
+    const auto a = poco.extract<Poco::JSON::Array::Ptr>();
+    if (mine.type() != T::Array || mine.children().size() != a->size()) return false;
+    for (std::size_t i = 0; i < a->size(); ++i)
+      if (!mine.children()[i].first.empty() || !sameTree(a->get(static_cast<unsigned>(i)), mine.children()[i].second))
+        return false;
+    return true;
+  }
+  if (poco.isBoolean()) return mine.isBool() && mine.boolean() == poco.extract<bool>();
+  if (poco.isString()) return mine.isString() && mine.text() == poco.extract<std::string>();
+  if (poco.type() == typeid(Poco::UInt64)) return mine.type() == T::UInt && mine.uint64() == poco.extract<Poco::UInt64>();
+  if (poco.isInteger()) return mine.type() == T::Int && mine.int64() == poco.convert<Poco::Int64>();
+  if (poco.type() == typeid(double)) return mine.type() == T::Double && mine.real() == poco.extract<double>();
+  return false;
+}
+
 }  // namespace
+
+TEST_CASE("parseUntrustedJsonTree reads every document as Poco's parser does") {
+  const std::string full = readFile(std::string(CAPI_TEST_SOURCE_DIR) + "/fuzz/corpus/fuzz_stripe_event/checkout_session_completed.json");
+  const char* docs[] = {
+      R"({})",
+      R"([])",
+      R"({"a":{"b":{"c":[1,{"d":null},[true,false]]}},"e":"x"})",
+      R"([{"k":1},{"k":2},[{"k":3}]])",
+      R"({"int":2147483647,"past_int":2147483648,"negative":-9223372036854775808,"unsigned":18446744073709551615,)"
+      R"("double":1.5e3,"text":"\u00e9\"\\","empty":"","nested_empty":{"o":{},"a":[]}})",
+  };
+  for (const std::string& d : {std::string(docs[0]), std::string(docs[1]), std::string(docs[2]), std::string(docs[3]),
+                              std::string(docs[4]), full}) {
+    INFO(d);
+    Poco::JSON::Parser parser;
+    CHECK(sameTree(parser.parse(d), capi::parseUntrustedJsonTree(d)));
+  }
+  // A sabotaged tree is told apart: the comparison itself can fail.
+  Poco::JSON::Parser parser;
+  CHECK_FALSE(sameTree(parser.parse(R"({"a":1})"), capi::parseUntrustedJsonTree(R"({"a":2})")));
+  CHECK_FALSE(sameTree(parser.parse(R"({"a":1})"), capi::parseUntrustedJsonTree(R"({"a":"1"})")));
+}
+
+TEST_CASE("parseUntrustedJsonTree finds every member of a large object and refuses a key twice in it") {
+  std::string big = "{";
+  for (int i = 0; i < 2000; ++i) big += (i ? ",\"k" : "\"k") + std::to_string(i * 7919 % 2000) + "\":" + std::to_string(i);
+  big += "}";
+  const auto tree = capi::parseUntrustedJsonTree(big);
+  REQUIRE(tree.children().size() == 2000);
+  for (int i = 0; i < 2000; ++i) {
+    const capi::JsonNode* m = tree.member("k" + std::to_string(i * 7919 % 2000));
+    REQUIRE(m);
+    CHECK(m->int64() == i);
+  }
+  CHECK(tree.member("k2000") == nullptr);
+  CHECK(tree.member("") == nullptr);
+  CHECK(tree.member("k1")->member("k1") == nullptr);   // a number has no members
+  const std::string repeated = big.substr(0, big.size() - 1) + ",\"k1999\":0}";
+  CHECK_THROWS_AS(capi::parseUntrustedJsonTree(repeated), Poco::Exception);
+  for (const char* d : {R"({"id":"a","id":"b"})", R"({"list":[{"k":1},{"k":1,"k":2}]})", R"([[{"a":{},"a":[]}]])", "{", "[1,"}) {
+    INFO(d);
+    CHECK_THROWS_AS(capi::parseUntrustedJsonTree(d), Poco::Exception);
+  }
+  CHECK_NOTHROW(capi::parseUntrustedJsonTree(R"({"a":{"a":{"a":1}},"x":[{"k":1},{"k":1}]})"));
+}
 
 TEST_CASE("parseUntrustedJson gives the tree Poco's ParseHandler gives") {
   const std::string full = readFile(std::string(CAPI_TEST_SOURCE_DIR) + "/fuzz/corpus/fuzz_stripe_event/checkout_session_completed.json");
