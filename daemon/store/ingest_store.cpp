@@ -177,14 +177,15 @@ namespace {
 // Outbound rows as the parallel arrays the inserts unnest ($1..$13 of both statements below),
 // in the order of the unique key (pixel_id, event_name, event_id): two transactions (another
 // instance's batch) inserting some of the same keys take their index locks in the same order,
-// so one waits for the other instead of deadlocking.
+// so one waits for the other instead of deadlocking. The sort is stable: of two rows with one
+// key, the earlier one given is still inserted and the later one skipped.
 struct OutboundArrays {
   std::vector<std::optional<std::string>> pixel, name, event_id, event_time, order_ref, pid, matched, payload,
       row_status, next_at, error, test_code, created;
   explicit OutboundArrays(const std::vector<OutboundRecord>& unordered) {
     std::vector<const OutboundRecord*> rows;
     for (const auto& o : unordered) rows.push_back(&o);
-    std::sort(rows.begin(), rows.end(), [](const OutboundRecord* a, const OutboundRecord* b) {
+    std::stable_sort(rows.begin(), rows.end(), [](const OutboundRecord* a, const OutboundRecord* b) {
       return std::tie(a->pixel_id, a->event_name, a->event_id) < std::tie(b->pixel_id, b->event_name, b->event_id);
     });
     for (const OutboundRecord* row : rows) {

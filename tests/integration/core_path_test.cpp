@@ -1044,3 +1044,27 @@ TEST_CASE("two batches inserting the same event_ids in opposite orders wait for 
                     " FROM outbound_events o JOIN payments p ON p.id = o.payment_id") == "pi_1 evt-a,pi_4 evt-b");
   CHECK(f.db.scalar("SELECT count(*) FROM payments") == "4");
 }
+
+TEST_CASE("of two new payments in one batch queuing the same event_id, the earlier one's row is inserted") {
+  Fixture f;
+  const TimePoint t = f.clock.now();
+  store::PgPool pool(f.db.url(), 1, 0);
+  store::IngestStore ingest(pool);
+  // 30 payments, then 30 more with the same event_ids in reverse: more rows than a small-array
+  // sort keeps in order by chance.
+  std::vector<store::MatchTx::Queued> queued;
+  ingest.inTransaction([&](store::MatchTx& tx) {
+    std::vector<store::MatchTx::NewPayment> batch;
+    for (int i = 0; i < 30; ++i) batch.push_back(paymentWithRow(tx, "first_" + std::to_string(i), "evt-" + std::to_string(i), t));
+    for (int i = 29; i >= 0; --i) batch.push_back(paymentWithRow(tx, "later_" + std::to_string(i), "evt-" + std::to_string(i), t));
+    queued = tx.insertPayments(batch, t);
+  });
+  REQUIRE(queued.size() == 60);
+  for (int i = 0; i < 60; ++i) {
+    INFO(i);
+    CHECK(queued[i].created == (i < 30 ? 1 : 0));
+  }
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events o JOIN payments p ON p.id = o.payment_id"
+                    " WHERE p.payment_key LIKE 'first_%'") == "30");
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "30");
+}
