@@ -7,10 +7,15 @@
 #include <Poco/JSON/Parser.h>
 
 #include <algorithm>
+#include <typeinfo>
 #include <vector>
 
 namespace capi {
 namespace {
+
+// Poco's ParseHandler refuses a document that is a lone number, string, boolean or null (it has
+// no container to set it in); both builders here refuse it too.
+const char* const kScalarDocument = "a JSON document must be an object or an array";
 
 // Builds the same tree as Poco::JSON::ParseHandler (Object and Array nodes, values as the
 // parser types them), with less work per value: ParseHandler copies its parent's Var for every
@@ -57,6 +62,8 @@ class StrictTreeBuilder final : public Poco::JSON::Handler {
 
   void add(const Poco::Dynamic::Var& v) {
     if (open_.empty()) {
+      if (v.type() != typeid(Poco::JSON::Object::Ptr) && v.type() != typeid(Poco::JSON::Array::Ptr))
+        throw Poco::JSON::JSONException(kScalarDocument);
       root_ = v;
       return;
     }
@@ -118,6 +125,8 @@ class JsonTreeBuilder final : public Poco::JSON::Handler {
  private:
   JsonNode& add(JsonNode::Type type) {
     JsonNode* node = &root_;
+    if (open_.empty() && type != JsonNode::Type::Object && type != JsonNode::Type::Array)
+      throw Poco::JSON::JSONException(kScalarDocument);
     if (!open_.empty()) {
       auto& children = open_.back()->children_;
       children.emplace_back(open_.back()->type_ == JsonNode::Type::Object ? std::move(key_) : std::string(),

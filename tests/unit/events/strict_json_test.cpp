@@ -166,8 +166,12 @@ TEST_CASE("parseUntrustedJson refuses an object that names a key twice, at any d
 }
 
 TEST_CASE("parseUntrustedJson refuses what Poco's parser refuses") {
-  for (const char* d : {"", "{", R"({"a":})", R"({"a":1,})", "[1,2", R"({"a" 1})", "nul"}) {
+  for (const char* d : {"", "{", R"({"a":})", R"({"a":1,})", "[1,2", R"({"a" 1})", "nul", "42", R"("text")", "null",
+                        "true"}) {
     INFO(d);
+    Poco::JSON::Parser parser;
+    CHECK_THROWS_AS(parser.parse(d), Poco::Exception);
     CHECK_FALSE(parseError(d).empty());
+    CHECK_THROWS_AS(capi::parseUntrustedJsonTree(d), Poco::Exception);
   }
 }
