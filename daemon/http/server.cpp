@@ -137,7 +137,8 @@ class Factory final : public Poco::Net::HTTPRequestHandlerFactory {
 // SocketImpl::poll with epoll_create, epoll_ctl, epoll_wait and close, and its HTTP server
 // polls once per request on a kept-alive connection: under load those four system calls were
 // 9 % of the daemon's CPU. Same contract: true when the socket is ready for `mode` (or has an
-// error or hang-up to report) within the timeout, false when the time ran out.
+// error or hang-up to report) within the timeout, false when the time ran out; EINTR resumes
+// the wait with the time left.
 class OnePollStreamSocketImpl final : public Poco::Net::StreamSocketImpl {
  public:
   explicit OnePollStreamSocketImpl(poco_socket_t fd) : StreamSocketImpl(fd) {}
@@ -148,14 +149,22 @@ class OnePollStreamSocketImpl final : public Poco::Net::StreamSocketImpl {
     p.fd = sockfd();
     if (mode & SELECT_READ) p.events |= POLLIN;
     if (mode & SELECT_WRITE) p.events |= POLLOUT;
-    if (mode & SELECT_ERROR) p.events |= POLLPRI;
+    // SELECT_ERROR needs no flag: poll(2) always reports POLLERR and POLLHUP, as epoll does.
+    // A negative timeout waits without end, as Poco's epoll_wait does.
     using Clock = std::chrono::steady_clock;
-    const auto deadline = Clock::now() + std::chrono::microseconds(std::max<Poco::Int64>(0, timeout.totalMicroseconds()));
+    constexpr Poco::Int64 kYear = 366LL * 24 * 3600 * 1000 * 1000;
+    const bool forever = timeout.totalMicroseconds() < 0;
+    const auto deadline = Clock::now() + std::chrono::microseconds(std::min(timeout.totalMicroseconds(), kYear));
     for (;;) {
-      const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
-      const int rc = ::poll(&p, 1, static_cast<int>(std::clamp<long long>(left, 0, 1000LL * 3600 * 24)));
-      if (rc >= 0) return rc > 0;
-      if (errno != EINTR) error(errno);
+      int wait_ms = -1;
+      if (!forever) {
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+        wait_ms = static_cast<int>(std::clamp<long long>(left, 0, 1000LL * 3600 * 24));
+      }
+      const int rc = ::poll(&p, 1, wait_ms);
+      if (rc > 0) return true;
+      if (rc == 0 && !forever && Clock::now() >= deadline) return false;
+      if (rc < 0 && errno != EINTR) error(errno);
     }
   }
 
