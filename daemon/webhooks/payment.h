@@ -28,6 +28,7 @@ struct PaymentFacts {
   bool paid = false;             // false: record as ignored with ignore_reason
   std::string ignore_reason;
   bool livemode = true;
+  std::string api_version;       // the provider's API version the event is written in, when it says (Stripe: the endpoint's)
 
   // Only meaningful when paid:
   std::string payment_key;       // canonical id of the payment (Stripe: pi_..., else in_..., else cs_...)

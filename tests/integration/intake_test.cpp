@@ -788,3 +788,28 @@ TEST_CASE("during a burst a matching thread rests longer after a slow full batch
   CHECK(awaited.writer.get() == 200);
   CHECK(awaited.follower.get() == 200);
 }
+
+TEST_CASE("a PaymentIntent payment in API version 2025-03-31 with invoice.paid also paid raises the split gauge") {
+  Fixture f;
+  const auto inVersion = [&](const std::string& id, const std::string& version) {
+    std::string body = stripePaymentIntentSucceeded("evt_" + id, "pi_" + id, 1200, "eur", now(f.clock));
+    const std::string anchor = R"("object":"event",)";
+    REQUIRE(body.find(anchor) != std::string::npos);
+    return body.replace(body.find(anchor), anchor.size(), anchor + R"("api_version":")" + version + "\",");
+  };
+  {
+    TestDaemon d(testConfig(f.db), f.clock);   // default paid types: payment_intent.succeeded and invoice.paid
+    CHECK(hasLine(d.get("/metrics").body, "capi_stripe_invoice_payments_split 0"));
+    REQUIRE(postSigned(d, f.clock, inVersion("old", "2024-06-20")).status == 200);
+    CHECK(hasLine(d.get("/metrics").body, "capi_stripe_invoice_payments_split 0"));
+    const auto r = postSigned(d, f.clock, inVersion("new", "2025-03-31.basil"));
+    REQUIRE(r.status == 200);
+    CHECK(r.body.find("\"stored\"") != std::string::npos);   // still taken: the gauge and the log say it
+    CHECK(hasLine(d.get("/metrics").body, "capi_stripe_invoice_payments_split 1"));
+  }
+  auto c = testConfig(f.db);
+  c.stripe.paid_event_types = {"checkout.session.completed", "payment_intent.succeeded"};
+  TestDaemon d(c, f.clock);
+  REQUIRE(postSigned(d, f.clock, inVersion("one", "2025-03-31.basil")).status == 200);
+  CHECK(hasLine(d.get("/metrics").body, "capi_stripe_invoice_payments_split 0"));
+}

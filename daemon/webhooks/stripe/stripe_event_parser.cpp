@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <iterator>
 #include <limits>
 #include <optional>
 
@@ -407,6 +408,7 @@ ParseResult parse(std::string_view raw_body, const std::vector<std::string>& pai
   f.delivery_id = *id;
   f.event_type = *type;
   if (auto livemode = optBool(event, "livemode")) f.livemode = *livemode;
+  f.api_version = stringOrEmpty(event, "api_version");
   const auto event_created = optUnixTime(event, "created", "created");
 
   result.status = ParseStatus::Ok;
@@ -443,6 +445,31 @@ void ignoreTestModeUnlessAccepted(PaymentFacts& f, bool accept_test_mode) {
   if (!f.paid || f.livemode || accept_test_mode) return;
   f.paid = false;
   f.ignore_reason = "Stripe test-mode event (livemode false) on a production instance: not a real payment";
+}
+
+namespace {
+
+const char* const kInvoiceTypes[] = {"invoice.paid", "invoice.payment_succeeded"};
+const char* const kPaymentTypes[] = {"payment_intent.succeeded", "charge.succeeded"};
+
+bool listsAny(const std::vector<std::string>& types, const char* const (&candidates)[2]) {
+  return std::any_of(std::begin(candidates), std::end(candidates), [&](const char* c) {
+    return std::find(types.begin(), types.end(), c) != types.end();
+  });
+}
+
+}  // namespace
+
+bool listsBothInvoiceAndPaymentTypes(const std::vector<std::string>& paid_event_types) {
+  return listsAny(paid_event_types, kInvoiceTypes) && listsAny(paid_event_types, kPaymentTypes);
+}
+
+bool splitsInvoicePayments(const PaymentFacts& f, const std::vector<std::string>& paid_event_types) {
+  // Stripe's versions are dates ("2025-03-31.basil"), so they compare as text.
+  if (f.api_version.size() < 10 || f.api_version.compare(0, 10, "2025-03-31") < 0) return false;
+  const std::vector<std::string> own{f.event_type};
+  if (!listsAny(own, kInvoiceTypes) && !listsAny(own, kPaymentTypes)) return false;
+  return listsBothInvoiceAndPaymentTypes(paid_event_types);
 }
 
 ParseResult parseStripeEvent(std::string_view raw_body, const std::vector<std::string>& paid_event_types) {

@@ -701,3 +701,30 @@ TEST_CASE("arbitrary byte strings never escape as exceptions", "[stripe][parser]
     CHECK_NOTHROW(parse(kPaymentIntentSucceeded.substr(0, cut)));
   }
 }
+
+TEST_CASE("invoice and PaymentIntent payments written in API version 2025-03-31 or later are flagged as split",
+          "[stripe][parser]") {
+  using capi::webhooks::stripe::splitsInvoicePayments;
+  const auto basil = [](const std::string& fixture, const std::string& version) {
+    return parse(with(fixture, R"("api_version": "2024-06-20")", R"("api_version": ")" + version + "\""));
+  };
+  const auto invoice = basil(kInvoicePaid, "2025-03-31.basil");
+  REQUIRE(invoice.status == ParseStatus::Ok);
+  CHECK(invoice.facts.api_version == "2025-03-31.basil");
+  CHECK(splitsInvoicePayments(invoice.facts, kPaidTypes));
+  CHECK(splitsInvoicePayments(basil(kPaymentIntentSucceeded, "2025-09-30.clover").facts, kPaidTypes));
+  // Before basil the two are joined through the ids they name.
+  CHECK(parse(kInvoicePaid).facts.api_version == "2024-06-20");
+  CHECK_FALSE(splitsInvoicePayments(parse(kInvoicePaid).facts, kPaidTypes));
+  CHECK_FALSE(splitsInvoicePayments(basil(kInvoicePaid, "2025-02-24.acacia").facts, kPaidTypes));
+  // One of the two kinds among the paid types: nothing is paid twice.
+  CHECK_FALSE(splitsInvoicePayments(invoice.facts, {"checkout.session.completed", "invoice.paid"}));
+  CHECK_FALSE(splitsInvoicePayments(invoice.facts, {"checkout.session.completed", "payment_intent.succeeded"}));
+  CHECK(splitsInvoicePayments(invoice.facts, {"invoice.paid", "charge.succeeded"}));
+  // A Checkout Session names its invoice and PaymentIntent in every version.
+  CHECK_FALSE(splitsInvoicePayments(basil(kCheckoutCompleted, "2025-03-31.basil").facts, kPaidTypes));
+  // An event without api_version says nothing.
+  auto unversioned = invoice.facts;
+  unversioned.api_version.clear();
+  CHECK_FALSE(splitsInvoicePayments(unversioned, kPaidTypes));
+}
