@@ -142,8 +142,8 @@ class StripeEndpoint final : public http::Endpoint {
       : options_(std::move(o)), inbox_(inbox), stored_(std::move(stored)), clock_(clock), metrics_(metrics) {
     metrics_.describe("capi_webhooks_total", "counter", "Webhook deliveries, by provider and outcome.");
     metrics_.describe("capi_stripe_invoice_payments_split", "gauge",
-                      "1 when Stripe's API version no longer joins an invoice to its PaymentIntent and both "
-                      "types are paid types: each invoice paid by card becomes two Purchases.");
+                      "1 when Stripe's API version no longer joins an invoice to its PaymentIntent and "
+                      "PaymentIntent or charge payments are paid types: such payments become two Purchases.");
     metrics_.set("capi_stripe_invoice_payments_split", {}, 0);
   }
 
@@ -211,19 +211,20 @@ class StripeEndpoint final : public http::Endpoint {
     metrics_.increment("capi_webhooks_total", {{"provider", "stripe"}, {"outcome", outcome}});
   }
 
-  // An invoice or PaymentIntent payment in an API version that no longer joins the two, with
-  // both types paid: said once in the log and kept in a gauge, until such a payment arrives
-  // under paid types that list only one of them (after a reload).
+  // A payment known by its invoice alone, in an API version that no longer joins an invoice to
+  // its PaymentIntent, while PaymentIntent or charge payments are paid types too: said once in
+  // the log and kept in a gauge, until such a payment arrives under paid types without them
+  // (after a reload). A request still on the settings before a reload may set it once more.
   void noteInvoiceSplit(const webhooks::PaymentFacts& f, const std::vector<std::string>& paid_types) {
-    // Only an invoice or PaymentIntent/charge payment in such a version says anything either way.
-    if (!webhooks::stripe::splitsInvoicePayments(f, {"invoice.paid", "payment_intent.succeeded"})) return;
+    // Only such a payment says anything either way.
+    if (!webhooks::stripe::splitsInvoicePayments(f, {"payment_intent.succeeded"})) return;
     const bool split = webhooks::stripe::splitsInvoicePayments(f, paid_types);
     metrics_.set("capi_stripe_invoice_payments_split", {}, split ? 1 : 0);
     if (split && !split_said_.exchange(true))
       spdlog::warn("stripe {} {} is written in API version {}, in which a PaymentIntent or charge no longer names "
-                   "its invoice: with both invoice and PaymentIntent/charge types in stripe.paid_event_types, each "
-                   "invoice paid by card becomes two Purchases. Keep one: invoice.paid for subscriptions and "
-                   "invoices, payment_intent.succeeded for payments made without Checkout or invoices",
+                   "its invoice: with payment_intent.succeeded or charge.succeeded in stripe.paid_event_types, this "
+                   "payment and its PaymentIntent's become two Purchases. Take them out: checkout.session.completed "
+                   "and invoice.paid cover Checkout, subscriptions and invoices",
                    f.event_type, f.delivery_id, f.api_version);
     if (!split) split_said_ = false;
   }

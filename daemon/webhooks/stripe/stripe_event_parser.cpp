@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
-#include <iterator>
 #include <limits>
 #include <optional>
 
@@ -447,29 +446,16 @@ void ignoreTestModeUnlessAccepted(PaymentFacts& f, bool accept_test_mode) {
   f.ignore_reason = "Stripe test-mode event (livemode false) on a production instance: not a real payment";
 }
 
-namespace {
-
-const char* const kInvoiceTypes[] = {"invoice.paid", "invoice.payment_succeeded"};
-const char* const kPaymentTypes[] = {"payment_intent.succeeded", "charge.succeeded"};
-
-bool listsAny(const std::vector<std::string>& types, const char* const (&candidates)[2]) {
-  return std::any_of(std::begin(candidates), std::end(candidates), [&](const char* c) {
-    return std::find(types.begin(), types.end(), c) != types.end();
-  });
-}
-
-}  // namespace
-
-bool listsBothInvoiceAndPaymentTypes(const std::vector<std::string>& paid_event_types) {
-  return listsAny(paid_event_types, kInvoiceTypes) && listsAny(paid_event_types, kPaymentTypes);
-}
-
 bool splitsInvoicePayments(const PaymentFacts& f, const std::vector<std::string>& paid_event_types) {
   // Stripe's versions are dates ("2025-03-31.basil"), so they compare as text.
   if (f.api_version.size() < 10 || f.api_version.compare(0, 10, "2025-03-31") < 0) return false;
-  const std::vector<std::string> own{f.event_type};
-  if (!listsAny(own, kInvoiceTypes) && !listsAny(own, kPaymentTypes)) return false;
-  return listsBothInvoiceAndPaymentTypes(paid_event_types);
+  const auto has = [&](const char* prefix) {
+    return std::any_of(f.object_ids.begin(), f.object_ids.end(), [&](const std::string& id) { return id.rfind(prefix, 0) == 0; });
+  };
+  if (!has("in_") || has("pi_")) return false;
+  return std::any_of(paid_event_types.begin(), paid_event_types.end(), [](const std::string& t) {
+    return t == "payment_intent.succeeded" || t == "charge.succeeded";
+  });
 }
 
 ParseResult parseStripeEvent(std::string_view raw_body, const std::vector<std::string>& paid_event_types) {

@@ -21,14 +21,11 @@ ParseResult parseStripeEvent(std::string_view raw_body, const std::vector<std::s
 void ignoreTestModeUnlessAccepted(PaymentFacts& f, bool accept_test_mode);
 
 // From API version 2025-03-31 (basil) on, a PaymentIntent and a charge no longer name their
-// invoice, nor an invoice its PaymentIntent: with both a PaymentIntent or charge type and an
-// invoice type among the paid types, an invoice paid by card (every subscription renewal)
-// cannot be joined and becomes two Purchases. True when `f` is such an event, written in such a
-// version, under these paid types; false for every other event (nothing to say either way).
+// invoice, nor an invoice its PaymentIntent. A payment known by its invoice and not by a
+// PaymentIntent (an invoice, a subscription's Checkout Session) then cannot be joined to the
+// payment_intent.succeeded or charge.succeeded of the same money: with either of those among
+// the paid types it becomes two Purchases. True when `f` (paid) is such a payment, written in
+// such a version, under these paid types; false for every other event.
 bool splitsInvoicePayments(const PaymentFacts& f, const std::vector<std::string>& paid_event_types);
-
-// Whether paid_event_types would split invoice payments on an endpoint of API version
-// 2025-03-31 or later (for the advice in the log and README; independent of any event).
-bool listsBothInvoiceAndPaymentTypes(const std::vector<std::string>& paid_event_types);
 
 }  // namespace capi::webhooks::stripe

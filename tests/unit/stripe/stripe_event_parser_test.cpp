@@ -702,28 +702,40 @@ TEST_CASE("arbitrary byte strings never escape as exceptions", "[stripe][parser]
   }
 }
 
-TEST_CASE("invoice and PaymentIntent payments written in API version 2025-03-31 or later are flagged as split",
+TEST_CASE("payments known only by their invoice, in API version 2025-03-31 or later, are flagged as split",
           "[stripe][parser]") {
   using capi::webhooks::stripe::splitsInvoicePayments;
-  const auto basil = [](const std::string& fixture, const std::string& version) {
-    return parse(with(fixture, R"("api_version": "2024-06-20")", R"("api_version": ")" + version + "\""));
+  const auto inVersion = [](std::string body, const std::string& version) {
+    return parse(with(body, R"("api_version": "2024-06-20")", R"("api_version": ")" + version + "\""));
   };
-  const auto invoice = basil(kInvoicePaid, "2025-03-31.basil");
+  // An invoice as basil writes it: no payment_intent, no paid.
+  const std::string basil_invoice =
+      with(with(kInvoicePaid, R"("payment_intent": "pi_3PqS00LkdIwHu7ix0Cd1Ef2G",)", ""), R"("paid": true,)", "");
+  const auto invoice = inVersion(basil_invoice, "2025-03-31.basil");
   REQUIRE(invoice.status == ParseStatus::Ok);
+  REQUIRE(invoice.facts.paid);
   CHECK(invoice.facts.api_version == "2025-03-31.basil");
   CHECK(splitsInvoicePayments(invoice.facts, kPaidTypes));
-  CHECK(splitsInvoicePayments(basil(kPaymentIntentSucceeded, "2025-09-30.clover").facts, kPaidTypes));
-  // Before basil the two are joined through the ids they name.
-  CHECK(parse(kInvoicePaid).facts.api_version == "2024-06-20");
-  CHECK_FALSE(splitsInvoicePayments(parse(kInvoicePaid).facts, kPaidTypes));
-  CHECK_FALSE(splitsInvoicePayments(basil(kInvoicePaid, "2025-02-24.acacia").facts, kPaidTypes));
-  // One of the two kinds among the paid types: nothing is paid twice.
+  CHECK(splitsInvoicePayments(inVersion(basil_invoice, "2025-09-30.clover").facts, kPaidTypes));
+  CHECK(splitsInvoicePayments(invoice.facts, {"invoice.payment_succeeded", "charge.succeeded"}));
+  // Without a PaymentIntent or charge type nothing is paid twice.
   CHECK_FALSE(splitsInvoicePayments(invoice.facts, {"checkout.session.completed", "invoice.paid"}));
-  CHECK_FALSE(splitsInvoicePayments(invoice.facts, {"checkout.session.completed", "payment_intent.succeeded"}));
-  CHECK(splitsInvoicePayments(invoice.facts, {"invoice.paid", "charge.succeeded"}));
-  // A Checkout Session names its invoice and PaymentIntent in every version.
-  CHECK_FALSE(splitsInvoicePayments(basil(kCheckoutCompleted, "2025-03-31.basil").facts, kPaidTypes));
-  // An event without api_version says nothing.
+  // A subscription's Checkout Session names its invoice and no PaymentIntent.
+  const std::string subscription_session =
+      with(with(kCheckoutCompleted, R"("payment_intent": "pi_3PqRsuLkdIwHu7ix1XyZ2AbC",)", R"("payment_intent": null,)"),
+           R"("invoice": null,)", R"("invoice": "in_1PqRzzLkdIwHu7ixWx8Yz9Ab",)");
+  CHECK(splitsInvoicePayments(inVersion(subscription_session, "2025-03-31.basil").facts,
+                              {"checkout.session.completed", "payment_intent.succeeded"}));
+  CHECK_FALSE(splitsInvoicePayments(inVersion(subscription_session, "2025-03-31.basil").facts,
+                                    {"checkout.session.completed", "invoice.paid"}));
+  // A payment that names its PaymentIntent is joined in every version: a one-time Checkout
+  // payment, the PaymentIntent's own event, an invoice written before basil.
+  CHECK_FALSE(splitsInvoicePayments(inVersion(kCheckoutCompleted, "2025-03-31.basil").facts, kPaidTypes));
+  CHECK_FALSE(splitsInvoicePayments(inVersion(kPaymentIntentSucceeded, "2025-03-31.basil").facts, kPaidTypes));
+  CHECK_FALSE(splitsInvoicePayments(inVersion(kInvoicePaid, "2025-03-31.basil").facts, kPaidTypes));
+  // Versions before basil, or none, say nothing.
+  CHECK(parse(kInvoicePaid).facts.api_version == "2024-06-20");
+  CHECK_FALSE(splitsInvoicePayments(inVersion(basil_invoice, "2025-02-24.acacia").facts, kPaidTypes));
   auto unversioned = invoice.facts;
   unversioned.api_version.clear();
   CHECK_FALSE(splitsInvoicePayments(unversioned, kPaidTypes));
