@@ -9,10 +9,10 @@
 #include "webhooks/stripe/stripe_event_parser.h"
 #include "webhooks/stripe/stripe_signature.h"
 
-#include <atomic>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 
 namespace capi::app {
 namespace {
@@ -217,7 +217,7 @@ class StripeEndpoint final : public http::Endpoint {
   // (after a reload). A request still on the settings before a reload may set it once more.
   void noteInvoiceSplit(const webhooks::PaymentFacts& f, const std::vector<std::string>& paid_types) {
     // Only such a payment says anything either way.
-    if (!webhooks::stripe::splitsInvoicePayments(f, {"payment_intent.succeeded"})) return;
+    if (!webhooks::stripe::knownOnlyByInvoice(f)) return;
     const bool split = webhooks::stripe::splitsInvoicePayments(f, paid_types);
     metrics_.set("capi_stripe_invoice_payments_split", {}, split ? 1 : 0);
     if (split && !split_said_.exchange(true))

@@ -446,16 +446,20 @@ void ignoreTestModeUnlessAccepted(PaymentFacts& f, bool accept_test_mode) {
   f.ignore_reason = "Stripe test-mode event (livemode false) on a production instance: not a real payment";
 }
 
-bool splitsInvoicePayments(const PaymentFacts& f, const std::vector<std::string>& paid_event_types) {
+bool knownOnlyByInvoice(const PaymentFacts& f) {
   // Stripe's versions are dates ("2025-03-31.basil"), so they compare as text.
   if (f.api_version.size() < 10 || f.api_version.compare(0, 10, "2025-03-31") < 0) return false;
   const auto has = [&](const char* prefix) {
     return std::any_of(f.object_ids.begin(), f.object_ids.end(), [&](const std::string& id) { return id.rfind(prefix, 0) == 0; });
   };
-  if (!has("in_") || has("pi_")) return false;
-  return std::any_of(paid_event_types.begin(), paid_event_types.end(), [](const std::string& t) {
-    return t == "payment_intent.succeeded" || t == "charge.succeeded";
-  });
+  return has("in_") && !has("pi_");
+}
+
+bool splitsInvoicePayments(const PaymentFacts& f, const std::vector<std::string>& paid_event_types) {
+  return knownOnlyByInvoice(f) &&
+         std::any_of(paid_event_types.begin(), paid_event_types.end(), [](const std::string& t) {
+           return t == "payment_intent.succeeded" || t == "charge.succeeded";
+         });
 }
 
 ParseResult parseStripeEvent(std::string_view raw_body, const std::vector<std::string>& paid_event_types) {

@@ -21,11 +21,14 @@ ParseResult parseStripeEvent(std::string_view raw_body, const std::vector<std::s
 void ignoreTestModeUnlessAccepted(PaymentFacts& f, bool accept_test_mode);
 
 // From API version 2025-03-31 (basil) on, a PaymentIntent and a charge no longer name their
-// invoice, nor an invoice its PaymentIntent. A payment known by its invoice and not by a
-// PaymentIntent (an invoice, a subscription's Checkout Session) then cannot be joined to the
-// payment_intent.succeeded or charge.succeeded of the same money: with either of those among
-// the paid types it becomes two Purchases. True when `f` (paid) is such a payment, written in
-// such a version, under these paid types; false for every other event.
+// invoice, nor an invoice its PaymentIntent. True when `f` (paid) is a payment known by its
+// invoice and not by a PaymentIntent (an invoice, a subscription's Checkout Session), written in
+// such a version: the payment_intent.succeeded or charge.succeeded of the same money cannot be
+// joined to it.
+bool knownOnlyByInvoice(const PaymentFacts& f);
+
+// knownOnlyByInvoice(f) while payment_intent.succeeded or charge.succeeded is among the paid
+// types: the money becomes two Purchases.
 bool splitsInvoicePayments(const PaymentFacts& f, const std::vector<std::string>& paid_event_types);
 
 }  // namespace capi::webhooks::stripe

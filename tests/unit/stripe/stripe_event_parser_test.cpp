@@ -715,6 +715,7 @@ TEST_CASE("payments known only by their invoice, in API version 2025-03-31 or la
   REQUIRE(invoice.status == ParseStatus::Ok);
   REQUIRE(invoice.facts.paid);
   CHECK(invoice.facts.api_version == "2025-03-31.basil");
+  CHECK(capi::webhooks::stripe::knownOnlyByInvoice(invoice.facts));
   CHECK(splitsInvoicePayments(invoice.facts, kPaidTypes));
   CHECK(splitsInvoicePayments(inVersion(basil_invoice, "2025-09-30.clover").facts, kPaidTypes));
   CHECK(splitsInvoicePayments(invoice.facts, {"invoice.payment_succeeded", "charge.succeeded"}));
@@ -732,6 +733,7 @@ TEST_CASE("payments known only by their invoice, in API version 2025-03-31 or la
   // payment, the PaymentIntent's own event, an invoice written before basil.
   CHECK_FALSE(splitsInvoicePayments(inVersion(kCheckoutCompleted, "2025-03-31.basil").facts, kPaidTypes));
   CHECK_FALSE(splitsInvoicePayments(inVersion(kPaymentIntentSucceeded, "2025-03-31.basil").facts, kPaidTypes));
+  CHECK_FALSE(capi::webhooks::stripe::knownOnlyByInvoice(inVersion(kPaymentIntentSucceeded, "2025-03-31.basil").facts));
   CHECK_FALSE(splitsInvoicePayments(inVersion(kInvoicePaid, "2025-03-31.basil").facts, kPaidTypes));
   // Versions before basil, or none, say nothing.
   CHECK(parse(kInvoicePaid).facts.api_version == "2024-06-20");
