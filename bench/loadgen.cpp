@@ -28,6 +28,7 @@
 #include <cstring>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -74,9 +75,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "--template is required (bench/data/checkout_session_completed.json)\n");
     return 2;
   }
-  std::string tmpl;
+  std::optional<capi::bench::EventTemplate> tmpl;
   try {
-    tmpl = capi::bench::readEventTemplate(o.event_template);
+    tmpl = capi::bench::EventTemplate::read(o.event_template);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s\n", e.what());
     return 2;
@@ -124,7 +125,7 @@ int main(int argc, char** argv) {
       const std::string id = o.prefix + "_" + std::to_string(n);
       const int64_t unix_now = std::chrono::duration_cast<std::chrono::seconds>(
                                    std::chrono::system_clock::now().time_since_epoch()).count();
-      const std::string b = capi::bench::fillEventTemplate(tmpl, id, unix_now);
+      const std::string b = tmpl->fill(id, unix_now);
       const auto sent_at = Clock::now();
       const auto t0 = per_conn_rate > 0 ? due : sent_at;
       try {

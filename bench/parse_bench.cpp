@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s <event.json> [iterations]\n", argv[0]);
     return 2;
   }
-  const std::string body = capi::bench::fillEventTemplate(capi::bench::readEventTemplate(argv[1]), "1042", 1724250000);
+  const std::string body = capi::bench::EventTemplate::read(argv[1]).fill("1042", 1724250000);
   const long iterations = argc > 2 ? std::stol(argv[2]) : 20000;
   const std::vector<std::string> paid = {"checkout.session.completed"};
 
