@@ -13,6 +13,7 @@
 #include "config/loader.h"
 #include "dispatch/dispatcher.h"
 #include "http/server.h"
+#include "matching/arrival_readings.h"
 #include "matching/matcher.h"
 #include "webhooks/stripe/stripe_event_parser.h"
 #include "store/delivery_inbox.h"
@@ -120,6 +121,9 @@ struct Daemon::Impl {
   store::PgPool pool;
   store::IngestStore ingest;
   store::DeliveryInbox inbox;
+  // What the Stripe endpoint read from the deliveries it stored, for the matching worker. A few
+  // thousand cover the deliveries of a burst's next seconds at a kilobyte or two each.
+  matching::ArrivalReadings readings{4096};
   store::OutboundStore outbound;
   std::unique_ptr<graph::GraphApi> graph;
   std::unique_ptr<dispatch::Dispatcher> dispatcher;
@@ -170,8 +174,10 @@ Daemon::Daemon(config::Config config, Dependencies deps) : impl_(std::make_uniqu
   i.announcer = std::make_unique<store::OutboxAnnouncer>(c.database.url);
   i.events_options = std::make_shared<Reloadable<EventsEndpointOptions>>(eventsOptions(c));
   i.stripe_options = std::make_shared<Reloadable<StripeEndpointOptions>>(stripeOptions(c));
-  // The matching worker reads each stored body again, with the settings of the moment.
-  auto parser = [o = i.stripe_options](const std::string& provider, const std::string& raw) {
+  // The matching worker takes what the endpoint read on arrival while the settings are those it
+  // was read with; else it reads the stored body again, with the settings of the moment.
+  matching::DeliveryReader reader;
+  reader.read = [o = i.stripe_options](const std::string& provider, const std::string& raw) {
     if (provider == "stripe") {
       const auto options = o->get();
       auto parsed = webhooks::stripe::parseStripeEvent(raw, options->paid_event_types);
@@ -182,7 +188,9 @@ Daemon::Daemon(config::Config config, Dependencies deps) : impl_(std::make_uniqu
     unknown.error = "no parser for provider " + provider;
     return unknown;
   };
-  i.matcher = std::make_unique<matching::Matcher>(i.ingest, *i.clock, matchingSettings(c), parser,
+  reader.recall = [o = i.stripe_options, r = &i.readings](int64_t row) { return r->recall(row, o->get().get()); };
+  reader.settled = [r = &i.readings](const std::vector<int64_t>& rows) { r->settled(rows); };
+  i.matcher = std::make_unique<matching::Matcher>(i.ingest, *i.clock, matchingSettings(c), std::move(reader),
                                                   [d = i.dispatcher.get(), a = i.announcer.get()] {
                                                     d->wake();
                                                     a->announce();
@@ -223,7 +231,7 @@ Daemon::Daemon(config::Config config, Dependencies deps) : impl_(std::make_uniqu
   i.router.add("OPTIONS", "/v1/events", events);
   if (!c.stripe.webhook_secrets.empty()) {
     i.router.add("POST", "/webhooks/stripe",
-                 makeStripeEndpoint(i.stripe_options, i.inbox, [this] { wakeIntake(); }, *i.clock, i.metrics));
+                 makeStripeEndpoint(i.stripe_options, i.inbox, &i.readings, [this] { wakeIntake(); }, *i.clock, i.metrics));
   }
   i.router.add("GET", "/healthz", makeHealthEndpoint());
   i.router.add("GET", "/readyz", makeReadyEndpoint([this] { return notReadyReason(); }));

@@ -2,6 +2,7 @@
 
 #include "common/crypto.h"
 #include "common/metrics.h"
+#include "matching/arrival_readings.h"
 #include "matching/matcher.h"
 #include "store/delivery_inbox.h"
 #include "store/ingest_store.h"
@@ -138,8 +139,10 @@ class EventsEndpoint final : public http::Endpoint {
 class StripeEndpoint final : public http::Endpoint {
  public:
   StripeEndpoint(std::shared_ptr<const Reloadable<StripeEndpointOptions>> o, store::DeliveryInbox& inbox,
-                 std::function<void()> stored, const Clock& clock, Metrics& metrics)
-      : options_(std::move(o)), inbox_(inbox), stored_(std::move(stored)), clock_(clock), metrics_(metrics) {
+                 matching::ArrivalReadings* readings, std::function<void()> stored, const Clock& clock,
+                 Metrics& metrics)
+      : options_(std::move(o)), inbox_(inbox), readings_(readings), stored_(std::move(stored)), clock_(clock),
+        metrics_(metrics) {
     metrics_.describe("capi_webhooks_total", "counter", "Webhook deliveries, by provider and outcome.");
     metrics_.describe("capi_stripe_invoice_payments_split", "gauge",
                       "1 when Stripe's API version no longer joins an invoice to its PaymentIntent and "
@@ -157,8 +160,8 @@ class StripeEndpoint final : public http::Endpoint {
       spdlog::warn("stripe webhook refused from {}: {}", req.peer_ip, webhooks::stripe::describe(sig));
       return jsonError(Outcome::BadRequest, webhooks::stripe::describe(sig));
     }
-    // Read now, so a body matching cannot use is refused while Stripe still listens; the
-    // matching worker reads the stored body again.
+    // Read now, so a body matching cannot use is refused while Stripe still listens; what is
+    // read is kept for this instance's matching worker (it reads the stored body otherwise).
     auto parsed = webhooks::stripe::parseStripeEvent(req.body, options->paid_event_types);
     if (parsed.status != webhooks::ParseStatus::Ok) {
       count("malformed");
@@ -178,9 +181,9 @@ class StripeEndpoint final : public http::Endpoint {
     d.livemode = f.livemode;
     d.raw_body = req.body;
     d.received_at = clock_.now();
-    bool inserted = false;
+    std::optional<int64_t> row;
     try {
-      inserted = inbox_.store(d);
+      row = inbox_.store(d);
     } catch (const store::DatabaseUnavailable& e) {
       count("unavailable");
       spdlog::error("stripe webhook {} not stored, answering 503 so Stripe retries: {}", f.delivery_id, e.what());
@@ -188,7 +191,7 @@ class StripeEndpoint final : public http::Endpoint {
     }
     std::string status;
     std::string detail;
-    if (!inserted) {
+    if (!row) {
       status = "duplicate";
       detail = "delivery " + f.delivery_id + " was already received";
     } else if (!f.paid) {
@@ -197,12 +200,16 @@ class StripeEndpoint final : public http::Endpoint {
     } else {
       status = "stored";
       detail = "delivery " + f.delivery_id + " stored; matching follows";
-      if (stored_) stored_();
     }
     count(status);
     spdlog::info("stripe {} {}: {}", f.event_type, f.delivery_id, status);
     Response r;
     r.body = "{\"status\":" + jsonQuote(status) + ",\"detail\":" + jsonQuote(detail) + "}";
+    if (row && f.paid) {
+      // Kept before the matching worker is woken, which may take the row at once.
+      if (readings_) readings_->remember(*row, options, std::move(f));
+      if (stored_) stored_();
+    }
     return r;
   }
 
@@ -233,6 +240,7 @@ class StripeEndpoint final : public http::Endpoint {
 
   std::shared_ptr<const Reloadable<StripeEndpointOptions>> options_;
   store::DeliveryInbox& inbox_;
+  matching::ArrivalReadings* readings_;
   std::function<void()> stored_;
   const Clock& clock_;
   Metrics& metrics_;
@@ -257,9 +265,9 @@ std::shared_ptr<http::Endpoint> makeEventsEndpoint(std::shared_ptr<const Reloada
 }
 
 std::shared_ptr<http::Endpoint> makeStripeEndpoint(std::shared_ptr<const Reloadable<StripeEndpointOptions>> options,
-                                                   store::DeliveryInbox& inbox, std::function<void()> stored,
-                                                   const Clock& clock, Metrics& metrics) {
-  return std::make_shared<StripeEndpoint>(std::move(options), inbox, std::move(stored), clock, metrics);
+                                                   store::DeliveryInbox& inbox, matching::ArrivalReadings* readings,
+                                                   std::function<void()> stored, const Clock& clock, Metrics& metrics) {
+  return std::make_shared<StripeEndpoint>(std::move(options), inbox, readings, std::move(stored), clock, metrics);
 }
 
 std::shared_ptr<http::Endpoint> makeHealthEndpoint() {

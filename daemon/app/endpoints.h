@@ -19,6 +19,7 @@ class IngestStore;
 class PgPool;
 }  // namespace capi::store
 namespace capi::matching {
+class ArrivalReadings;
 class Matcher;
 }
 namespace capi::webhooks::stripe {
@@ -74,9 +75,11 @@ struct StripeEndpointOptions {
 // POST /webhooks/stripe: verify, read, store the delivery (200 once it is committed), then
 // call stored() so the matching worker takes it.
 // REQUIRES: options' secrets are never empty.
+// readings: where each paid delivery's facts are kept for this instance's matching worker (null:
+// nowhere; matching reads the stored body).
 std::shared_ptr<http::Endpoint> makeStripeEndpoint(std::shared_ptr<const Reloadable<StripeEndpointOptions>> options,
-                                                   store::DeliveryInbox& inbox, std::function<void()> stored,
-                                                   const Clock& clock, Metrics& metrics);
+                                                   store::DeliveryInbox& inbox, matching::ArrivalReadings* readings,
+                                                   std::function<void()> stored, const Clock& clock, Metrics& metrics);
 
 // GET /healthz: the process answers.
 std::shared_ptr<http::Endpoint> makeHealthEndpoint();

@@ -23,9 +23,9 @@ MatchCounts& MatchCounts::operator+=(const MatchCounts& o) {
   return *this;
 }
 
-Matcher::Matcher(store::IngestStore& store, const Clock& clock, MatchingSettings settings, DeliveryParser parser,
+Matcher::Matcher(store::IngestStore& store, const Clock& clock, MatchingSettings settings, DeliveryReader reader,
                  std::function<void()> wake)
-    : store_(store), clock_(clock), parser_(std::move(parser)), wake_(std::move(wake)),
+    : store_(store), clock_(clock), reader_(std::move(reader)), wake_(std::move(wake)),
       settings_(std::make_shared<const MatchingSettings>(std::move(settings))) {}
 
 void Matcher::updateSettings(MatchingSettings settings) {
@@ -389,15 +389,31 @@ MatchCounts Matcher::matchBatch(int limit, std::optional<int64_t> only_id, std::
     claimed.clear();
     tx.useGenericPlans();
     const auto deliveries = tx.claimReceived(limit, only_id);
-    std::vector<webhooks::ParseResult> parsed;
-    std::vector<std::string> locks;
-    for (const auto& d : deliveries) {
-      claimed.push_back(d.id);
-      parsed.push_back(parser_(d.provider, d.raw_body));
-      const auto& facts = parsed.back().facts;
-      if (parsed.back().status == webhooks::ParseStatus::Ok && facts.paid)
-        for (const auto& id : objectIds(facts)) locks.push_back(facts.provider + ":" + id);
+    // What the endpoint read on arrival when this instance still holds it; the other bodies are
+    // fetched (one statement) and read again.
+    std::vector<webhooks::ParseResult> parsed(deliveries.size());
+    std::vector<int64_t> unread_rows;
+    std::vector<std::size_t> unread;
+    for (std::size_t i = 0; i < deliveries.size(); ++i) {
+      claimed.push_back(deliveries[i].id);
+      auto held = reader_.recall ? reader_.recall(deliveries[i].id) : std::nullopt;
+      if (held) {
+        parsed[i].status = webhooks::ParseStatus::Ok;
+        parsed[i].facts = std::move(*held);
+      } else {
+        unread.push_back(i);
+        unread_rows.push_back(deliveries[i].id);
+      }
     }
+    if (!unread.empty()) {
+      const auto bodies = tx.rawBodies(unread_rows);
+      for (std::size_t k = 0; k < unread.size(); ++k)
+        parsed[unread[k]] = reader_.read(deliveries[unread[k]].provider, bodies[k]);
+    }
+    std::vector<std::string> locks;
+    for (const auto& r : parsed)
+      if (r.status == webhooks::ParseStatus::Ok && r.facts.paid)
+        for (const auto& id : objectIds(r.facts)) locks.push_back(r.facts.provider + ":" + id);
     // Webhooks for one order (checkout.session.completed and payment_intent.succeeded arrive
     // together) may be in two workers' batches: they serialize on these locks.
     tx.lockKeys(locks);
@@ -436,6 +452,7 @@ MatchCounts Matcher::matchBatch(int limit, std::optional<int64_t> only_id, std::
     }
     pending += batch.write(tx, *s, now);
   });
+  if (reader_.settled) reader_.settled(claimed);
   if (pending > 0 && wake_) wake_();
   return counts;
 }

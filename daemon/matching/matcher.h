@@ -31,9 +31,16 @@ struct MatchingSettings {
   normalize::Options normalize;
 };
 
-// Reads a stored delivery's body again (the provider's parser, with the current settings).
-using DeliveryParser =
-    std::function<webhooks::ParseResult(const std::string& provider, const std::string& raw_body)>;
+// How the matching worker reads the deliveries it claims.
+struct DeliveryReader {
+  // Reads a stored body again: the provider's parser, with the settings of the moment.
+  std::function<webhooks::ParseResult(const std::string& provider, const std::string& raw_body)> read;
+  // What the endpoint read from delivery `row` when it arrived, if this instance still holds it
+  // and read it with the settings of the moment (matching/arrival_readings.h). May be empty.
+  std::function<std::optional<webhooks::PaymentFacts>(int64_t row)> recall;
+  // Called with a batch's rows once it has committed. May be empty.
+  std::function<void(const std::vector<int64_t>& rows)> settled;
+};
 
 // What the matching worker made of the deliveries it processed.
 struct MatchCounts {
@@ -50,7 +57,7 @@ class Matcher {
  public:
   // wake is called after a commit that created rows to send (in-process dispatcher wake-up and
   // the NOTIFY for other instances).
-  Matcher(store::IngestStore& store, const Clock& clock, MatchingSettings settings, DeliveryParser parser,
+  Matcher(store::IngestStore& store, const Clock& clock, MatchingSettings settings, DeliveryReader reader,
           std::function<void()> wake);
 
   // The matching worker's step: up to `limit` acknowledged deliveries ('received'), oldest
@@ -95,7 +102,7 @@ class Matcher {
 
   store::IngestStore& store_;
   const Clock& clock_;
-  DeliveryParser parser_;
+  DeliveryReader reader_;
   std::function<void()> wake_;
   mutable std::mutex mu_;
   std::shared_ptr<const MatchingSettings> settings_;

@@ -10,7 +10,7 @@ namespace capi::store {
 DeliveryInbox::DeliveryInbox(IngestStore& store, std::size_t max_batch)
     : store_(store), max_batch_(std::max<std::size_t>(1, max_batch)) {}
 
-bool DeliveryInbox::store(const DeliveryRecord& delivery) {
+std::optional<int64_t> DeliveryInbox::store(const DeliveryRecord& delivery) {
   Slot slot;
   slot.delivery = &delivery;
   std::unique_lock lock(mu_);
@@ -30,14 +30,14 @@ bool DeliveryInbox::store(const DeliveryRecord& delivery) {
     try {
       outcomes = write(batch);
     } catch (...) {
-      outcomes.assign(batch.size(), Outcome{false, std::current_exception()});
+      outcomes.assign(batch.size(), Outcome{std::nullopt, std::current_exception()});
     }
     lock.lock();
     // Each request of the batch is woken on its own, and the first one queued meanwhile to
     // write the next batch: the others sleep on (a broadcast woke every waiting request
     // after every write, to find most of them not done).
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      batch[i]->inserted = outcomes[i].inserted;
+      batch[i]->row = outcomes[i].row;
       batch[i]->error = outcomes[i].error;
       batch[i]->done = true;
       if (batch[i] != &slot) batch[i]->wake.notify_one();
@@ -48,7 +48,7 @@ bool DeliveryInbox::store(const DeliveryRecord& delivery) {
   }
   lock.unlock();
   if (slot.error) std::rethrow_exception(slot.error);
-  return slot.inserted;
+  return slot.row;
 }
 
 uint64_t DeliveryInbox::writes() const {
@@ -72,7 +72,7 @@ std::vector<DeliveryInbox::Outcome> DeliveryInbox::write(const std::vector<Slot*
   std::vector<Outcome> out(batch.size());
   try {
     const auto inserted = store_.insertDeliveries(rows);
-    for (std::size_t i = 0; i < rows.size(); ++i) out[i].inserted = inserted[i];
+    for (std::size_t i = 0; i < rows.size(); ++i) out[i].row = inserted[i];
     return out;
   } catch (const DatabaseUnavailable&) {
     throw;
@@ -83,7 +83,7 @@ std::vector<DeliveryInbox::Outcome> DeliveryInbox::write(const std::vector<Slot*
   // delivery on its own, so only the bad one fails.
   for (std::size_t i = 0; i < rows.size(); ++i) {
     try {
-      out[i].inserted = store_.insertDeliveries({rows[i]}).at(0);
+      out[i].row = store_.insertDeliveries({rows[i]}).at(0);
     } catch (const DatabaseUnavailable&) {
       for (std::size_t j = i; j < rows.size(); ++j) out[j].error = std::current_exception();
       break;

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <exception>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 namespace capi::store {
@@ -21,10 +22,10 @@ class DeliveryInbox {
  public:
   explicit DeliveryInbox(IngestStore& store, std::size_t max_batch = 256);
 
-  // Blocks until the delivery is committed. True: stored now; false: (provider, delivery_id)
-  // was already recorded. Throws DatabaseUnavailable (nothing stored: answer 503, the provider
-  // retries), or the database's error for this delivery alone.
-  bool store(const DeliveryRecord& delivery);
+  // Blocks until the delivery is committed. Its row when stored now; nothing when (provider,
+  // delivery_id) was already recorded. Throws DatabaseUnavailable (nothing stored: answer 503,
+  // the provider retries), or the database's error for this delivery alone.
+  std::optional<int64_t> store(const DeliveryRecord& delivery);
 
   // Transactions written so far; requests queued behind the one being written; requests not
   // yet answered (those queued and those in the write under way).
@@ -36,12 +37,12 @@ class DeliveryInbox {
   struct Slot {
     const DeliveryRecord* delivery = nullptr;
     bool done = false;
-    bool inserted = false;
+    std::optional<int64_t> row;
     std::exception_ptr error;
     std::condition_variable wake;   // its request waits here: done, or its turn to write
   };
   struct Outcome {
-    bool inserted = false;
+    std::optional<int64_t> row;
     std::exception_ptr error;
   };
   // Writes the batch; a failing batch is retried one delivery at a time, so one bad row fails

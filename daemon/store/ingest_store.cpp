@@ -69,19 +69,31 @@ std::string oldestSendable(TimePoint now) { return sql::ts(now - kMetaMaxEventAg
 
 std::vector<ReceivedDelivery> MatchTx::claimReceived(int limit, std::optional<int64_t> only_id) {
   auto r = only_id ? sql::prepared(impl_.tx, "claim_received_one",
-                                   "SELECT id, provider, delivery_id, raw_payload::text, " + sql::epoch("received_at") +
+                                   "SELECT id, provider, delivery_id, " + sql::epoch("received_at") +
                                    " FROM webhook_deliveries"
                                    " WHERE id = $1 AND status = 'received' FOR UPDATE SKIP LOCKED",
                                    *only_id)
                    : sql::prepared(impl_.tx, "claim_received",
-                                   "SELECT id, provider, delivery_id, raw_payload::text, " + sql::epoch("received_at") +
+                                   "SELECT id, provider, delivery_id, " + sql::epoch("received_at") +
                                    " FROM webhook_deliveries"
                                    " WHERE status = 'received' ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
                                    limit);
   std::vector<ReceivedDelivery> out;
   for (const auto& row : r)
-    out.push_back({row[0].as<int64_t>(), row[1].as<std::string>(), row[2].as<std::string>(), sql::str(row[3]),
-                   sql::toTimePoint(row[4])});
+    out.push_back({row[0].as<int64_t>(), row[1].as<std::string>(), row[2].as<std::string>(),
+                   sql::toTimePoint(row[3])});
+  return out;
+}
+
+std::vector<std::string> MatchTx::rawBodies(const std::vector<int64_t>& rows) {
+  std::vector<std::string> ids;
+  for (const int64_t row : rows) ids.push_back(std::to_string(row));
+  const auto r = sql::prepared(impl_.tx, "raw_bodies",
+                               "SELECT d.raw_payload::text FROM unnest($1::bigint[]) WITH ORDINALITY AS u(id, n)"
+                               " LEFT JOIN webhook_deliveries d ON d.id = u.id ORDER BY u.n",
+                               sql::textArray(ids));
+  std::vector<std::string> out;
+  for (const auto& row : r) out.push_back(sql::str(row[0]));
   return out;
 }
 
@@ -417,7 +429,7 @@ MatchTx::Queued MatchTx::queueAndResolve(const std::vector<OutboundRecord>& rows
   return {r[0][0].as<int>(), r[0][1].as<int>()};
 }
 
-std::vector<bool> IngestStore::insertDeliveries(const std::vector<const DeliveryRecord*>& deliveries) {
+std::vector<std::optional<int64_t>> IngestStore::insertDeliveries(const std::vector<const DeliveryRecord*>& deliveries) {
   // In key order: two batches (two instances) holding the same delivery wait for each other in
   // one order only, never in a cycle.
   auto sorted = deliveries;
@@ -449,15 +461,23 @@ std::vector<bool> IngestStore::insertDeliveries(const std::vector<const Delivery
         " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bool[],"
         "             $8::text[], $9::float8[])"
         "      AS u(provider, delivery_id, event_type, order_ref, status, reason, livemode, raw, at)"
-        " ON CONFLICT (provider, delivery_id) DO NOTHING RETURNING provider, delivery_id",
+        " ON CONFLICT (provider, delivery_id) DO NOTHING RETURNING provider, delivery_id, id",
         sql::arrayLiteral(provider), sql::arrayLiteral(delivery_id), sql::arrayLiteral(event_type),
         sql::arrayLiteral(order_ref), sql::arrayLiteral(status), sql::arrayLiteral(reason), sql::arrayLiteral(livemode),
         sql::arrayLiteral(raw), sql::arrayLiteral(received));
     tx.commit();
-    std::set<std::pair<std::string, std::string>> stored;
-    for (const auto& row : r) stored.emplace(row[0].as<std::string>(), row[1].as<std::string>());
-    std::vector<bool> inserted;
-    for (const auto* d : deliveries) inserted.push_back(stored.erase({d->provider, d->delivery_id}) > 0);
+    std::map<std::pair<std::string, std::string>, int64_t> stored;
+    for (const auto& row : r) stored.emplace(std::pair(row[0].as<std::string>(), row[1].as<std::string>()), row[2].as<int64_t>());
+    std::vector<std::optional<int64_t>> inserted;
+    for (const auto* d : deliveries) {
+      const auto it = stored.find({d->provider, d->delivery_id});
+      if (it == stored.end()) {
+        inserted.emplace_back();
+      } else {
+        inserted.emplace_back(it->second);
+        stored.erase(it);   // a repeat later in the batch was skipped
+      }
+    }
     return inserted;
   });
 }

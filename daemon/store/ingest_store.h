@@ -22,6 +22,8 @@ class MatchTx {
   // The oldest deliveries still 'received' (acknowledged, not yet matched), locked, skipping rows
   // another worker holds. With only_id, that delivery alone if it still waits.
   std::vector<ReceivedDelivery> claimReceived(int limit, std::optional<int64_t> only_id = std::nullopt);
+  // The stored bodies of `rows` (claimed), in their order; "" for one missing or purged.
+  std::vector<std::string> rawBodies(const std::vector<int64_t>& rows);
   // Transaction-scoped advisory locks on keys, taken in sorted order in one statement, so two
   // transactions locking overlapping sets never deadlock on them. Read what they protect in a
   // later statement: this one's snapshot predates them.
@@ -126,8 +128,9 @@ class IngestStore {
   explicit IngestStore(PgPool& pool) : pool_(pool) {}
 
   // Inserts deliveries in one statement and one transaction (synchronous commit); result[i] is
-  // false when delivery i was already recorded (or repeats an earlier one in the batch).
-  std::vector<bool> insertDeliveries(const std::vector<const DeliveryRecord*>& deliveries);
+  // delivery i's row, or nothing when it was already recorded (or repeats an earlier one in the
+  // batch).
+  std::vector<std::optional<int64_t>> insertDeliveries(const std::vector<const DeliveryRecord*>& deliveries);
   // Marks a delivery the worker could not process, so the queue moves on; an operator reads why.
   // False when it was no longer waiting (another worker took it meanwhile).
   bool markDeliveryFailed(int64_t id, const std::string& reason);

@@ -38,12 +38,11 @@ struct DeliveryRecord {
   TimePoint received_at{};
 };
 
-// A stored delivery waiting for the matching worker.
+// A stored delivery waiting for the matching worker (its body is fetched apart: MatchTx::rawBodies).
 struct ReceivedDelivery {
   int64_t id = 0;
   std::string provider;
   std::string delivery_id;
-  std::string raw_body;
   TimePoint received_at{};
 };
 

@@ -829,3 +829,45 @@ TEST_CASE("an invoice payment in API version 2025-03-31 with payment_intent.succ
   REQUIRE(postSigned(d, f.clock, invoice("2")).status == 200);
   CHECK(gauge(d) == 0);
 }
+
+TEST_CASE("the matching worker takes what the endpoint read on arrival; after a reload, or for a delivery it did"
+          " not receive, it reads the stored body", "[intake]") {
+  Fixture f;
+  auto cfg = testConfig(f.db);
+  cfg.matching.wait_seconds = 0;   // no browser event here: sent unmatched at once
+  TestDaemon d(cfg, f.clock);
+  auto damage = [&](const std::string& delivery_id) {
+    // The stored body no longer says what arrived: only the reading kept on arrival matches it.
+    f.db.exec("UPDATE webhook_deliveries SET raw_payload = '{\"id\":1}' WHERE delivery_id = '" + delivery_id + "'");
+  };
+  auto status = [&](const std::string& delivery_id) {
+    return f.db.scalar("SELECT status || ' ' || coalesce(status_reason, '') FROM webhook_deliveries"
+                       " WHERE delivery_id = '" + delivery_id + "'");
+  };
+
+  REQUIRE(postSigned(d, f.clock, checkoutFor(f.clock, "held")).status == 200);
+  damage("evt_held");
+  CHECK(d->matchReceived() == 1);
+  CHECK(status("evt_held") == "accepted ");
+  CHECK(f.db.scalar("SELECT order_ref FROM outbound_events") == "ORDER-held");
+
+  // Read under settings a reload has replaced: read again under the new ones, which no longer
+  // count a checkout as paid.
+  REQUIRE(postSigned(d, f.clock, checkoutFor(f.clock, "reloaded")).status == 200);
+  auto fewer = cfg;
+  fewer.stripe.paid_event_types = {"invoice.paid"};
+  d->reload(fewer);
+  CHECK(d->matchReceived() == 1);
+  CHECK(status("evt_reloaded").rfind("ignored ", 0) == 0);
+  d->reload(cfg);
+
+  // Received by this instance, matched by another one: that one reads the stored body.
+  REQUIRE(postSigned(d, f.clock, checkoutFor(f.clock, "elsewhere")).status == 200);
+  damage("evt_elsewhere");
+  {
+    TestDaemon other(cfg, f.clock);
+    CHECK(other->matchReceived() == 1);
+  }
+  CHECK(status("evt_elsewhere").find("failed cannot be read again") == 0);
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "1");
+}
