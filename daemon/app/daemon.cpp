@@ -125,7 +125,7 @@ struct Daemon::Impl {
   // 1.5 kB each, so 3 MiB at most (4,096 took the benchmark's peak RSS from 50 to 56 MiB).
   // During a burst every delivery matched frees room for one arriving, so a larger bound would
   // only add its own size to the deliveries read from the database.
-  matching::ArrivalReadings readings{2048};
+  matching::ArrivalReadings readings;
   store::OutboundStore outbound;
   std::unique_ptr<graph::GraphApi> graph;
   std::unique_ptr<dispatch::Dispatcher> dispatcher;
@@ -155,7 +155,7 @@ struct Daemon::Impl {
         intake_poll(d.intake_poll),
         gather(d.gather),
         pool(config.database.url, config.database.pool_size, config.database.statement_timeout_ms),
-        ingest(pool), inbox(ingest), outbound(pool), graph(std::move(d.graph)) {}
+        ingest(pool), inbox(ingest), readings(2048, *clock, std::chrono::seconds(60)), outbound(pool), graph(std::move(d.graph)) {}
 };
 
 Daemon::Daemon(config::Config config, Dependencies deps) : impl_(std::make_unique<Impl>(std::move(config), std::move(deps))) {
@@ -190,7 +190,9 @@ Daemon::Daemon(config::Config config, Dependencies deps) : impl_(std::make_uniqu
     unknown.error = "no parser for provider " + provider;
     return unknown;
   };
-  reader.recall = [o = i.stripe_options, r = &i.readings](int64_t row) { return r->recall(row, o->get().get()); };
+  reader.recall = [o = i.stripe_options, r = &i.readings](const store::ReceivedDelivery& d) {
+    return d.provider == "stripe" ? r->recall(d.id, d.provider, d.delivery_id, o->get().get()) : nullptr;
+  };
   reader.settled = [r = &i.readings](const std::vector<int64_t>& rows) { r->settled(rows); };
   i.matcher = std::make_unique<matching::Matcher>(i.ingest, *i.clock, matchingSettings(c), std::move(reader),
                                                   [d = i.dispatcher.get(), a = i.announcer.get()] {

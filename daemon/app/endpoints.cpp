@@ -181,9 +181,15 @@ class StripeEndpoint final : public http::Endpoint {
     d.livemode = f.livemode;
     d.raw_body = req.body;
     d.received_at = clock_.now();
+    // What was read is kept for this instance's matching worker as soon as the row is committed.
+    std::function<void(int64_t)> keep;
+    if (f.paid && readings_)
+      keep = [this, &options, held = std::make_shared<const webhooks::PaymentFacts>(f)](int64_t row) {
+        readings_->remember(row, options, held);
+      };
     std::optional<int64_t> row;
     try {
-      row = inbox_.store(d);
+      row = inbox_.store(d, keep);
     } catch (const store::DatabaseUnavailable& e) {
       count("unavailable");
       spdlog::error("stripe webhook {} not stored, answering 503 so Stripe retries: {}", f.delivery_id, e.what());
@@ -205,11 +211,7 @@ class StripeEndpoint final : public http::Endpoint {
     spdlog::info("stripe {} {}: {}", f.event_type, f.delivery_id, status);
     Response r;
     r.body = "{\"status\":" + jsonQuote(status) + ",\"detail\":" + jsonQuote(detail) + "}";
-    if (row && f.paid) {
-      // Kept before the matching worker is woken, which may take the row at once.
-      if (readings_) readings_->remember(*row, options, std::move(f));
-      if (stored_) stored_();
-    }
+    if (row && f.paid && stored_) stored_();
     return r;
   }
 

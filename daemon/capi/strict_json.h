@@ -18,8 +18,8 @@ namespace capi {
 // Poco's default limit, or a duplicate key.
 Poco::Dynamic::Var parseUntrustedJson(const std::string& text);
 
-// The same document as a tree of plain values, for the webhook's hot path (it is read twice per
-// webhook): Poco's tree costs a map node and several Dynamic::Var copies (an allocation each)
+// The same document as a tree of plain values, for the webhook's hot path (every webhook is read
+// on arrival): Poco's tree costs a map node and several Dynamic::Var copies (an allocation each)
 // per value, this one a vector slot. Numbers keep the type Poco's parser gives them.
 class JsonNode {
  public:

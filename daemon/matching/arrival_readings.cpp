@@ -4,28 +4,52 @@
 
 namespace capi::matching {
 
-void ArrivalReadings::remember(int64_t row, std::shared_ptr<const void> settings, webhooks::PaymentFacts facts) {
-  std::lock_guard lock(mu_);
-  if (entries_.size() >= capacity_) return;
-  entries_.insert_or_assign(row, Entry{std::move(settings), std::move(facts)});
+ArrivalReadings::ArrivalReadings(std::size_t capacity, const Clock& clock, std::chrono::seconds max_age)
+    : capacity_(capacity), clock_(clock), max_age_(max_age) {}
+
+void ArrivalReadings::remember(int64_t row, std::shared_ptr<const void> settings,
+                               std::shared_ptr<const webhooks::PaymentFacts> facts) noexcept {
+  if (!facts) return;
+  try {
+    const TimePoint now = clock_.now();
+    std::lock_guard lock(mu_);
+    if (entries_.size() >= capacity_) {
+      // Rows grow with time: the entries held longest are at the front.
+      while (!entries_.empty() && entries_.begin()->second.kept + max_age_ < now) entries_.erase(entries_.begin());
+      if (entries_.size() >= capacity_) return;
+    }
+    entries_.insert_or_assign(row, Entry{std::move(settings), std::move(facts), now});
+  } catch (...) {
+    // Only a shortcut: matching reads the stored body.
+  }
 }
 
-std::optional<webhooks::PaymentFacts> ArrivalReadings::recall(int64_t row, const void* current) {
+std::shared_ptr<const webhooks::PaymentFacts> ArrivalReadings::recall(int64_t row, const std::string& provider,
+                                                                      const std::string& delivery_id,
+                                                                      const void* current) {
   std::lock_guard lock(mu_);
   const auto it = entries_.find(row);
-  if (it == entries_.end()) return std::nullopt;
-  if (it->second.settings.get() != current) {
+  if (it == entries_.end()) return nullptr;
+  const auto& e = it->second;
+  if (e.settings.get() != current || e.facts->provider != provider || e.facts->delivery_id != delivery_id) {
     entries_.erase(it);
-    return std::nullopt;
+    return nullptr;
   }
-  return it->second.facts;
+  return e.facts;
 }
 
-void ArrivalReadings::settled(const std::vector<int64_t>& rows) {
+void ArrivalReadings::settled(const std::vector<int64_t>& rows) noexcept {
   if (rows.empty()) return;
-  std::lock_guard lock(mu_);
-  entries_.erase(entries_.begin(), entries_.lower_bound(*std::min_element(rows.begin(), rows.end())));
-  for (const int64_t row : rows) entries_.erase(row);
+  std::map<int64_t, Entry> done;   // freed after the lock is released
+  try {
+    std::lock_guard lock(mu_);
+    const auto first = entries_.lower_bound(*std::min_element(rows.begin(), rows.end()));
+    for (auto it = entries_.begin(); it != first;) done.insert(entries_.extract(it++));
+    for (const int64_t row : rows)
+      if (auto node = entries_.extract(row)) done.insert(std::move(node));
+  } catch (...) {
+    // Left for the next batch or the age limit.
+  }
 }
 
 std::size_t ArrivalReadings::size() const {

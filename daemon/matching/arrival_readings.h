@@ -1,48 +1,59 @@
 #pragma once
 // What the webhook endpoint read from each delivery it stored, kept for this instance's matching
-// worker so that it need not fetch and read the body again. Only a shortcut: a delivery not held
-// here (stored by another instance, dropped, or read under settings since reloaded) is read from
-// its stored body, as it always can be.
+// worker so that it need not fetch and read the body again. On this instance the reading made on
+// arrival is what matching uses while the settings it was read with are current; a delivery not
+// held here (stored by another instance or before a restart, dropped, or read under settings
+// since reloaded) is read from its stored body.
 //
-// Bounded: when full, newer deliveries are not kept. Matching takes the oldest first, so under a
-// backlog the ones held are the next to be matched, and the rest are read from the database.
+// Bounded: when full, newer deliveries are not kept (matching takes the oldest first, so those
+// held are normally the next to be matched), after dropping those held longer than max_age
+// (a delivery matched elsewhere is never recalled here).
+#include "common/clock.h"
 #include "webhooks/payment.h"
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <optional>
+#include <string>
 #include <vector>
 
 namespace capi::matching {
 
 class ArrivalReadings {
  public:
-  explicit ArrivalReadings(std::size_t capacity) : capacity_(capacity) {}
+  ArrivalReadings(std::size_t capacity, const Clock& clock, std::chrono::seconds max_age);
 
   // The facts of stored delivery `row`, read with `settings` (the provider's options of the
-  // moment: the entry keeps them, and is valid only while they are the current ones).
-  void remember(int64_t row, std::shared_ptr<const void> settings, webhooks::PaymentFacts facts);
+  // moment: the entry keeps them, and is valid only while they are the current ones). Never
+  // throws: without memory the delivery is simply not held.
+  void remember(int64_t row, std::shared_ptr<const void> settings,
+                std::shared_ptr<const webhooks::PaymentFacts> facts) noexcept;
 
-  // A copy of what was read from `row`, if it is held and was read with `current` settings (a
-  // batch that fails is matched again, so the entry stays until settled). An entry read with
-  // other settings is dropped.
-  std::optional<webhooks::PaymentFacts> recall(int64_t row, const void* current);
+  // What was read from `row`, if it is held for that very delivery and was read with `current`
+  // settings; else null, and an entry read with other settings is dropped. The entry stays until
+  // settled: a batch that fails is matched again.
+  std::shared_ptr<const webhooks::PaymentFacts> recall(int64_t row, const std::string& provider,
+                                                       const std::string& delivery_id, const void* current);
 
-  // `rows` were committed by a matching batch: their entries, and those of every row before the
-  // first of them (matched by another worker or instance), are no longer needed.
-  void settled(const std::vector<int64_t>& rows);
+  // `rows` were committed by a matching batch: their entries, and those of every row below the
+  // smallest of them, are dropped (matching takes the oldest first: such a row was matched by
+  // another instance, or is in another worker's batch, which already has what it needed).
+  void settled(const std::vector<int64_t>& rows) noexcept;
 
   std::size_t size() const;
 
  private:
   struct Entry {
     std::shared_ptr<const void> settings;
-    webhooks::PaymentFacts facts;
+    std::shared_ptr<const webhooks::PaymentFacts> facts;
+    TimePoint kept{};
   };
   const std::size_t capacity_;
+  const Clock& clock_;
+  const std::chrono::seconds max_age_;
   mutable std::mutex mu_;
   std::map<int64_t, Entry> entries_;
 };

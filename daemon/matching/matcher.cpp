@@ -7,6 +7,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <stdexcept>
+
 #include <algorithm>
 #include <map>
 #include <set>
@@ -396,10 +398,10 @@ MatchCounts Matcher::matchBatch(int limit, std::optional<int64_t> only_id, std::
     std::vector<std::size_t> unread;
     for (std::size_t i = 0; i < deliveries.size(); ++i) {
       claimed.push_back(deliveries[i].id);
-      auto held = reader_.recall ? reader_.recall(deliveries[i].id) : std::nullopt;
+      const auto held = reader_.recall ? reader_.recall(deliveries[i]) : nullptr;
       if (held) {
         parsed[i].status = webhooks::ParseStatus::Ok;
-        parsed[i].facts = std::move(*held);
+        parsed[i].facts = *held;
       } else {
         unread.push_back(i);
         unread_rows.push_back(deliveries[i].id);
@@ -407,6 +409,7 @@ MatchCounts Matcher::matchBatch(int limit, std::optional<int64_t> only_id, std::
     }
     if (!unread.empty()) {
       const auto bodies = tx.rawBodies(unread_rows);
+      if (bodies.size() != unread.size()) throw std::logic_error("stored bodies do not match the deliveries claimed");
       for (std::size_t k = 0; k < unread.size(); ++k)
         parsed[unread[k]] = reader_.read(deliveries[unread[k]].provider, bodies[k]);
     }
@@ -452,8 +455,8 @@ MatchCounts Matcher::matchBatch(int limit, std::optional<int64_t> only_id, std::
     }
     pending += batch.write(tx, *s, now);
   });
-  if (reader_.settled) reader_.settled(claimed);
   if (pending > 0 && wake_) wake_();
+  if (reader_.settled) reader_.settled(claimed);
   return counts;
 }
 

@@ -35,10 +35,11 @@ struct MatchingSettings {
 struct DeliveryReader {
   // Reads a stored body again: the provider's parser, with the settings of the moment.
   std::function<webhooks::ParseResult(const std::string& provider, const std::string& raw_body)> read;
-  // What the endpoint read from delivery `row` when it arrived, if this instance still holds it
-  // and read it with the settings of the moment (matching/arrival_readings.h). May be empty.
-  std::function<std::optional<webhooks::PaymentFacts>(int64_t row)> recall;
-  // Called with a batch's rows once it has committed. May be empty.
+  // What the endpoint read from the delivery when it arrived, if this instance still holds it
+  // and read it with the settings of the moment (matching/arrival_readings.h); else null. May be
+  // empty.
+  std::function<std::shared_ptr<const webhooks::PaymentFacts>(const store::ReceivedDelivery&)> recall;
+  // Called with a batch's rows once it has committed; must not throw. May be empty.
   std::function<void(const std::vector<int64_t>& rows)> settled;
 };
 

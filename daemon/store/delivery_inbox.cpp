@@ -10,9 +10,11 @@ namespace capi::store {
 DeliveryInbox::DeliveryInbox(IngestStore& store, std::size_t max_batch)
     : store_(store), max_batch_(std::max<std::size_t>(1, max_batch)) {}
 
-std::optional<int64_t> DeliveryInbox::store(const DeliveryRecord& delivery) {
+std::optional<int64_t> DeliveryInbox::store(const DeliveryRecord& delivery,
+                                            const std::function<void(int64_t)>& stored) {
   Slot slot;
   slot.delivery = &delivery;
+  slot.stored = stored ? &stored : nullptr;
   std::unique_lock lock(mu_);
   queue_.push_back(&slot);
   while (!slot.done) {
@@ -31,6 +33,14 @@ std::optional<int64_t> DeliveryInbox::store(const DeliveryRecord& delivery) {
       outcomes = write(batch);
     } catch (...) {
       outcomes.assign(batch.size(), Outcome{std::nullopt, std::current_exception()});
+    }
+    // Every request of the batch still waits (its slot is alive) and none is answered yet.
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (!outcomes[i].row || !batch[i]->stored) continue;
+      try {
+        (*batch[i]->stored)(*outcomes[i].row);
+      } catch (...) {
+      }
     }
     lock.lock();
     // Each request of the batch is woken on its own, and the first one queued meanwhile to

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <vector>
@@ -25,7 +26,11 @@ class DeliveryInbox {
   // Blocks until the delivery is committed. Its row when stored now; nothing when (provider,
   // delivery_id) was already recorded. Throws DatabaseUnavailable (nothing stored: answer 503,
   // the provider retries), or the database's error for this delivery alone.
-  std::optional<int64_t> store(const DeliveryRecord& delivery);
+  // stored: called with the row once it is committed, by the thread that wrote it, before any
+  // request of its batch is answered (so before one of them can wake the matching worker); what
+  // it throws is ignored.
+  std::optional<int64_t> store(const DeliveryRecord& delivery,
+                               const std::function<void(int64_t row)>& stored = {});
 
   // Transactions written so far; requests queued behind the one being written; requests not
   // yet answered (those queued and those in the write under way).
@@ -36,6 +41,7 @@ class DeliveryInbox {
  private:
   struct Slot {
     const DeliveryRecord* delivery = nullptr;
+    const std::function<void(int64_t)>* stored = nullptr;
     bool done = false;
     std::optional<int64_t> row;
     std::exception_ptr error;

@@ -431,11 +431,16 @@ MatchTx::Queued MatchTx::queueAndResolve(const std::vector<OutboundRecord>& rows
 
 std::vector<std::optional<int64_t>> IngestStore::insertDeliveries(const std::vector<const DeliveryRecord*>& deliveries) {
   // In key order: two batches (two instances) holding the same delivery wait for each other in
-  // one order only, never in a cycle.
+  // one order only, never in a cycle. A delivery twice in the batch (Stripe sending one event to
+  // two endpoints at once) is written from its first copy, which alone is told it was stored
+  // (below): stable, and the later copies left out.
   auto sorted = deliveries;
-  std::sort(sorted.begin(), sorted.end(), [](const DeliveryRecord* a, const DeliveryRecord* b) {
-    return std::tie(a->provider, a->delivery_id) < std::tie(b->provider, b->delivery_id);
-  });
+  const auto key = [](const DeliveryRecord* d) { return std::tie(d->provider, d->delivery_id); };
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [&](const DeliveryRecord* a, const DeliveryRecord* b) { return key(a) < key(b); });
+  sorted.erase(std::unique(sorted.begin(), sorted.end(),
+                           [&](const DeliveryRecord* a, const DeliveryRecord* b) { return key(a) == key(b); }),
+               sorted.end());
   std::vector<std::optional<std::string>> provider, delivery_id, event_type, order_ref, status, reason, livemode, raw,
       received;
   for (const auto* d : sorted) {
@@ -451,8 +456,8 @@ std::vector<std::optional<int64_t>> IngestStore::insertDeliveries(const std::vec
   }
   return pool_.with([&](pqxx::connection_base& c) {
     pqxx::work tx(c);
-    // The rows travel as parallel arrays; a repeated (provider, delivery_id), stored before or
-    // earlier in the batch, is skipped and missing from RETURNING.
+    // The rows travel as parallel arrays; a (provider, delivery_id) stored before is skipped and
+    // missing from RETURNING.
     auto r = sql::prepared(
         tx, "insert_deliveries",
         "INSERT INTO webhook_deliveries (provider, delivery_id, event_type, order_ref, status, status_reason,"

@@ -370,6 +370,31 @@ TEST_CASE("a delivery PostgreSQL refuses fails only its own request, not the bat
   CHECK(db.scalar("SELECT count(*) FROM webhook_deliveries WHERE delivery_id = 'evt_bad'") == "0");
 }
 
+TEST_CASE("a delivery twice in one write is stored from its first copy, which alone is told its row", "[intake]") {
+  TestDatabase db;
+  store::PgPool pool(db.url(), 4, 0);
+  store::IngestStore ingest(pool);
+  // Stripe sends one event to two endpoints (two API versions) at once: 20 deliveries, each
+  // twice with different bodies, in an order the batch's sort must not change for equal keys.
+  std::vector<store::DeliveryRecord> records;
+  for (int copy = 0; copy < 2; ++copy)
+    for (int i = 19; i >= 0; --i)
+      records.push_back(delivery("evt_" + std::to_string(i), R"({"copy":)" + std::to_string(copy) + "}"));
+  std::vector<const store::DeliveryRecord*> batch;
+  for (const auto& r : records) batch.push_back(&r);
+  const auto rows = ingest.insertDeliveries(batch);
+  REQUIRE(rows.size() == 40);
+  for (std::size_t i = 0; i < 20; ++i) {
+    INFO(records[i].delivery_id);
+    REQUIRE(rows[i]);
+    CHECK_FALSE(rows[i + 20]);
+    CHECK(db.scalar("SELECT delivery_id || ' ' || (raw_payload->>'copy') FROM webhook_deliveries WHERE id = " +
+                    std::to_string(*rows[i])) == records[i].delivery_id + " 0");
+  }
+  CHECK(db.scalar("SELECT count(*) FROM webhook_deliveries") == "20");
+  CHECK(ingest.insertDeliveries({&records[0]}) == std::vector<std::optional<int64_t>>{std::nullopt});
+}
+
 TEST_CASE("a delivery the matching worker cannot process is marked failed; the others in its batch are matched",
           "[intake]") {
   Fixture f;
@@ -384,6 +409,9 @@ TEST_CASE("a delivery the matching worker cannot process is marked failed; the o
   for (const std::string id : {"a", "bad", "b"}) {
     REQUIRE(postSigned(d, f.clock, checkoutFor(f.clock, id)).status == 200);
   }
+  // Matched from what was read on arrival, in the batch and again one at a time: their stored
+  // bodies no longer say it.
+  f.db.exec("UPDATE webhook_deliveries SET raw_payload = '{\"id\":1}' WHERE delivery_id IN ('evt_a', 'evt_b')");
   // One a later parser cannot read any more.
   f.db.exec("INSERT INTO webhook_deliveries (provider, delivery_id, event_type, status, raw_payload, received_at)"
             " VALUES ('stripe', 'evt_unreadable', 'checkout.session.completed', 'received', '{\"id\":1}', now())");
@@ -861,6 +889,19 @@ TEST_CASE("the matching worker takes what the endpoint read on arrival; after a 
   CHECK(status("evt_reloaded").rfind("ignored ", 0) == 0);
   d->reload(cfg);
 
+  // One batch of a delivery held and two that are not (stored by another instance): each is
+  // matched from its own reading.
+  REQUIRE(postSigned(d, f.clock, checkoutFor(f.clock, "mixed-held")).status == 200);
+  for (const std::string key : {"mixed-1", "mixed-2"})
+    f.db.exec("INSERT INTO webhook_deliveries (provider, delivery_id, event_type, status, raw_payload, received_at)"
+              " VALUES ('stripe', 'evt_" + key + "', 'checkout.session.completed', 'received', $b$" +
+              checkoutFor(f.clock, key) + "$b$, now())");
+  CHECK(d->matchReceived() == 3);
+  CHECK(f.db.scalar("SELECT string_agg(d.delivery_id || '=' || p.order_ref, ' ' ORDER BY d.id)"
+                    " FROM webhook_deliveries d JOIN payments p ON p.id = d.payment_id"
+                    " WHERE d.delivery_id LIKE 'evt_mixed%'") ==
+        "evt_mixed-held=ORDER-mixed-held evt_mixed-1=ORDER-mixed-1 evt_mixed-2=ORDER-mixed-2");
+
   // Received by this instance, matched by another one: that one reads the stored body.
   REQUIRE(postSigned(d, f.clock, checkoutFor(f.clock, "elsewhere")).status == 200);
   damage("evt_elsewhere");
@@ -869,5 +910,5 @@ TEST_CASE("the matching worker takes what the endpoint read on arrival; after a 
     CHECK(other->matchReceived() == 1);
   }
   CHECK(status("evt_elsewhere").find("failed cannot be read again") == 0);
-  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "1");
+  CHECK(f.db.scalar("SELECT count(*) FROM outbound_events") == "4");
 }

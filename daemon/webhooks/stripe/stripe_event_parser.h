@@ -17,7 +17,7 @@ ParseResult parseStripeEvent(std::string_view raw_body, const std::vector<std::s
 // A payment made with Stripe's test keys (livemode false: the test endpoint's secret listed
 // beside the live one, `stripe listen` forwarding here) is never a Purchase of a production
 // pixel: unless test mode is accepted (a staging instance), paid facts become ignored, with
-// the reason. Intake and matching (which reads stored bodies again) both apply it.
+// the reason. Intake and matching (when it reads a stored body again) both apply it.
 void ignoreTestModeUnlessAccepted(PaymentFacts& f, bool accept_test_mode);
 
 // From API version 2025-03-31 (basil) on, a PaymentIntent and a charge no longer name their
