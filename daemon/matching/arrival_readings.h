@@ -6,8 +6,12 @@
 // since reloaded) is read from its stored body.
 //
 // Bounded: when full, newer deliveries are not kept (matching takes the oldest first, so those
-// held are normally the next to be matched), after dropping those held longer than max_age
-// (a delivery matched elsewhere is never recalled here).
+// held are normally the next to be matched). When full and this instance's matching has settled
+// nothing for max_age, the deliveries held longer than that are dropped first: other instances
+// match them.
+//
+// A delivery stored again by hand (its body edited and put back to 'received') is matched from
+// the reading kept on arrival while it is held here: a reload (SIGHUP) drops such readings.
 #include "common/clock.h"
 #include "webhooks/payment.h"
 
@@ -39,8 +43,9 @@ class ArrivalReadings {
                                                        const std::string& delivery_id, const void* current);
 
   // `rows` were committed by a matching batch: their entries, and those of every row below the
-  // smallest of them, are dropped (matching takes the oldest first: such a row was matched by
-  // another instance, or is in another worker's batch, which already has what it needed).
+  // smallest of them, are dropped. Matching takes the oldest first, so such a row was matched
+  // by another instance or is in another worker's batch; should that batch be matched again, or
+  // the row stay 'received' after a passing failure, it is read from the database.
   void settled(const std::vector<int64_t>& rows) noexcept;
 
   std::size_t size() const;
@@ -55,6 +60,7 @@ class ArrivalReadings {
   const Clock& clock_;
   const std::chrono::seconds max_age_;
   mutable std::mutex mu_;
+  TimePoint last_settled_;
   std::map<int64_t, Entry> entries_;
 };
 

@@ -24,15 +24,24 @@ std::optional<int64_t> DeliveryInbox::store(const DeliveryRecord& delivery,
     }
     // This thread writes: its own row and whatever queued behind the previous write.
     const auto n = std::min(queue_.size(), max_batch_);   // at least this request's own row
-    std::vector<Slot*> batch(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
-    in_write_ = n;   // after the allocation, which may throw: no write would be under way
+    std::vector<Slot*> batch;
+    std::vector<Outcome> outcomes;   // allocated now: the failure path below must not allocate
+    try {
+      batch.assign(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+      outcomes.resize(n);
+    } catch (...) {
+      // No write is under way: this request leaves the queue and hands the turn on.
+      std::erase(queue_, &slot);
+      if (!queue_.empty()) queue_.front()->wake.notify_one();
+      throw;
+    }
+    in_write_ = n;
     queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
     lock.unlock();
-    std::vector<Outcome> outcomes;
     try {
       outcomes = write(batch);
     } catch (...) {
-      outcomes.assign(batch.size(), Outcome{std::nullopt, std::current_exception()});
+      for (auto& o : outcomes) o = Outcome{std::nullopt, std::current_exception()};
     }
     // Every request of the batch still waits (its slot is alive) and none is answered yet.
     for (std::size_t i = 0; i < batch.size(); ++i) {

@@ -27,8 +27,8 @@ class DeliveryInbox {
   // delivery_id) was already recorded. Throws DatabaseUnavailable (nothing stored: answer 503,
   // the provider retries), or the database's error for this delivery alone.
   // stored: called with the row once it is committed, by the thread that wrote it, before any
-  // request of its batch is answered (so before one of them can wake the matching worker); what
-  // it throws is ignored.
+  // request of its batch is answered (so before one of them wakes the matching worker, though
+  // a worker already running may see the row first); what it throws is ignored.
   std::optional<int64_t> store(const DeliveryRecord& delivery,
                                const std::function<void(int64_t row)>& stored = {});
 

@@ -470,7 +470,8 @@ std::vector<std::optional<int64_t>> IngestStore::insertDeliveries(const std::vec
         sql::arrayLiteral(provider), sql::arrayLiteral(delivery_id), sql::arrayLiteral(event_type),
         sql::arrayLiteral(order_ref), sql::arrayLiteral(status), sql::arrayLiteral(reason), sql::arrayLiteral(livemode),
         sql::arrayLiteral(raw), sql::arrayLiteral(received));
-    tx.commit();
+    // Read before the commit: once committed, a failure here would retry the rows one by one,
+    // and each would be told it was a duplicate.
     std::map<std::pair<std::string, std::string>, int64_t> stored;
     for (const auto& row : r) stored.emplace(std::pair(row[0].as<std::string>(), row[1].as<std::string>()), row[2].as<int64_t>());
     std::vector<std::optional<int64_t>> inserted;
@@ -483,6 +484,7 @@ std::vector<std::optional<int64_t>> IngestStore::insertDeliveries(const std::vec
         stored.erase(it);   // a repeat later in the batch was skipped
       }
     }
+    tx.commit();
     return inserted;
   });
 }

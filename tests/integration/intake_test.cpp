@@ -15,9 +15,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <future>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 using namespace capi;
@@ -376,10 +378,11 @@ TEST_CASE("a delivery twice in one write is stored from its first copy, which al
   store::IngestStore ingest(pool);
   // Stripe sends one event to two endpoints (two API versions) at once: 20 deliveries, each
   // twice with different bodies, in an order the batch's sort must not change for equal keys.
+  // The first copy of an odd delivery is copy 1 ({"copy":1}), of an even one copy 0.
   std::vector<store::DeliveryRecord> records;
-  for (int copy = 0; copy < 2; ++copy)
+  for (int pass = 0; pass < 2; ++pass)
     for (int i = 19; i >= 0; --i)
-      records.push_back(delivery("evt_" + std::to_string(i), R"({"copy":)" + std::to_string(copy) + "}"));
+      records.push_back(delivery("evt_" + std::to_string(i), R"({"copy":)" + std::to_string((pass + i) % 2) + "}"));
   std::vector<const store::DeliveryRecord*> batch;
   for (const auto& r : records) batch.push_back(&r);
   const auto rows = ingest.insertDeliveries(batch);
@@ -388,11 +391,83 @@ TEST_CASE("a delivery twice in one write is stored from its first copy, which al
     INFO(records[i].delivery_id);
     REQUIRE(rows[i]);
     CHECK_FALSE(rows[i + 20]);
-    CHECK(db.scalar("SELECT delivery_id || ' ' || (raw_payload->>'copy') FROM webhook_deliveries WHERE id = " +
-                    std::to_string(*rows[i])) == records[i].delivery_id + " 0");
+    CHECK(db.scalar("SELECT delivery_id || ' ' || (raw_payload = '" + records[i].raw_body +
+                    "'::jsonb) FROM webhook_deliveries WHERE id = " + std::to_string(*rows[i])) ==
+          records[i].delivery_id + " true");
   }
   CHECK(db.scalar("SELECT count(*) FROM webhook_deliveries") == "20");
   CHECK(ingest.insertDeliveries({&records[0]}) == std::vector<std::optional<int64_t>>{std::nullopt});
+}
+
+TEST_CASE("the inbox hands each request's stored row to its hook before any request of the write is answered",
+          "[intake]") {
+  TestDatabase db;
+  store::PgPool pool(db.url(), 4, 0);
+  store::IngestStore ingest(pool);
+  store::DeliveryInbox inbox(ingest);
+  BlockedWriter blocker(db);
+  std::thread first([&] { inbox.store(delivery("evt_block")); });
+  REQUIRE(pollUntil(20s, [&] { return blocker.writerWaits(); }));
+
+  std::atomic<int> answered{0};
+  std::mutex mu;
+  struct Call {
+    std::string request;
+    int64_t row;
+    int answered;   // requests of the write answered when the hook ran
+  };
+  std::vector<Call> calls;
+  std::map<std::string, std::optional<int64_t>> results;
+  std::vector<std::thread> followers;
+  // Four new deliveries, one of them twice (one copy a duplicate), one PostgreSQL refuses (the
+  // write is retried one delivery at a time), and a hook that throws.
+  const std::vector<std::pair<std::string, std::string>> requests = {
+      {"a", "evt_a"}, {"b", "evt_b"}, {"b-again", "evt_b"}, {"bad", "evt_bad"}, {"c", "evt_c"}, {"throws", "evt_d"}};
+  for (const auto& [name, id] : requests)
+    followers.emplace_back([&, name = name, id = id] {
+      const auto d = delivery(id, name == "bad" ? R"({"a":"\u0000"})" : R"({"id":"x"})");
+      std::function<void(int64_t)> hook = [&, name](int64_t row) {
+        {
+          std::lock_guard lock(mu);
+          calls.push_back({name, row, answered.load()});
+        }
+        if (name == "throws") throw std::runtime_error("hook failed");
+      };
+      std::optional<int64_t> row;
+      try {
+        row = inbox.store(d, hook);
+      } catch (const std::exception&) {
+        ++answered;   // refused: no row
+        return;
+      }
+      ++answered;
+      std::lock_guard lock(mu);
+      results[name] = row;
+    });
+  REQUIRE(pollUntil(20s, [&] { return inbox.waiting() == requests.size(); }));
+  blocker.held.commit();
+  first.join();
+  for (auto& t : followers) t.join();
+
+  CHECK(results.count("bad") == 0);   // refused
+  REQUIRE(results["throws"]);          // the hook's failure changes nothing
+  CHECK(results["b"].has_value() != results["b-again"].has_value());
+  std::map<std::string, int64_t> hooked;
+  for (const auto& c : calls) {
+    INFO(c.request);
+    CHECK(c.answered == 0);
+    CHECK(hooked.emplace(c.request, c.row).second);   // once each
+  }
+  std::map<std::string, int64_t> stored;
+  for (const auto& [name, row] : results)
+    if (row) stored.emplace(name, *row);
+  auto text = [](const std::map<std::string, int64_t>& m) {
+    std::string out;
+    for (const auto& [name, row] : m) out += name + "=" + std::to_string(row) + " ";
+    return out;
+  };
+  CHECK(text(hooked) == text(stored));   // every stored request, with its row; none for a duplicate or a refusal
+  CHECK(stored.size() == 4);
 }
 
 TEST_CASE("a delivery the matching worker cannot process is marked failed; the others in its batch are matched",
@@ -892,6 +967,7 @@ TEST_CASE("the matching worker takes what the endpoint read on arrival; after a 
   // One batch of a delivery held and two that are not (stored by another instance): each is
   // matched from its own reading.
   REQUIRE(postSigned(d, f.clock, checkoutFor(f.clock, "mixed-held")).status == 200);
+  damage("evt_mixed-held");
   for (const std::string key : {"mixed-1", "mixed-2"})
     f.db.exec("INSERT INTO webhook_deliveries (provider, delivery_id, event_type, status, raw_payload, received_at)"
               " VALUES ('stripe', 'evt_" + key + "', 'checkout.session.completed', 'received', $b$" +

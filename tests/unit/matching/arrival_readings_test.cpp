@@ -79,7 +79,22 @@ TEST_CASE("a row held for another delivery (ids reused after a restore, say) is 
   CHECK_FALSE(r.readings.recall(7, "paypal", "evt_7", r.settings.get()));
 }
 
-TEST_CASE("when full, the oldest deliveries are kept and newer ones are not, unless held past the age limit") {
+TEST_CASE("when full, the oldest deliveries are kept and newer ones are not, while matching here settles batches") {
+  Readings r(2);
+  r.remember(1);
+  r.remember(2);
+  // Matching is far behind but still settling batches: the oldest are its next, and stay.
+  for (int i = 0; i < 3; ++i) {
+    r.clock.advance(50s);
+    r.readings.settled({0});
+  }
+  r.remember(3);
+  CHECK(r.recall(1));
+  CHECK(r.recall(2));
+  CHECK_FALSE(r.recall(3));
+}
+
+TEST_CASE("when full and matching here has settled nothing for the age limit, those held longer make room") {
   Readings r(2);
   r.remember(1);
   r.remember(2);
