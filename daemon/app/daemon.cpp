@@ -202,6 +202,10 @@ Daemon::Daemon(config::Config config, Dependencies deps) : impl_(std::make_uniqu
 
   i.metrics.describe("capi_webhook_deliveries_matched_total", "counter",
                      "Webhook deliveries the matching worker processed, by outcome.");
+  i.metrics.describe("capi_webhook_bodies_read_again_total", "counter",
+                     "Webhook deliveries matched from their stored body, fetched and read again: those this "
+                     "instance did not keep from their arrival (stored by another instance or before a restart, "
+                     "beyond the bound, or read before a reload).");
   i.metrics.describe("capi_webhook_matching_batches_split_total", "counter",
                      "Matching batches that failed and were matched again one delivery at a time.");
   i.metrics.describe("capi_webhooks_awaiting_match", "gauge",
@@ -403,6 +407,7 @@ int Daemon::matchReceived() {
       count("ignored", c.ignored);
       count("failed", c.failed);
       if (c.split_batches > 0) i.metrics.increment("capi_webhook_matching_batches_split_total", {}, c.split_batches);
+      if (c.read_again > 0) i.metrics.increment("capi_webhook_bodies_read_again_total", {}, c.read_again);
       total += c.total();
       if (c.total() < kBatch) break;
       // Webhooks wait behind the inbox's write for their acknowledgement (a burst): give them

@@ -14,9 +14,10 @@ void ArrivalReadings::remember(int64_t row, std::shared_ptr<const void> settings
     const TimePoint now = clock_.now();
     std::lock_guard lock(mu_);
     if (entries_.size() >= capacity_) {
-      // Full while this instance's matching has settled nothing for max_age: the rows are being
-      // matched elsewhere, and those held that long never will be here. (While matching here
-      // settles batches, however far behind, the oldest are the next it takes, and stay.)
+      // Full while this instance's matching has settled nothing for max_age: the rows are
+      // probably matched elsewhere, or matching here is stalled; either way those held that long
+      // are read from the database if they are matched here. (While matching here settles
+      // batches, however far behind, the oldest are the next it takes, and stay.)
       // Rows grow with time: the entries held longest are at the front.
       if (last_settled_ + max_age_ < now)
         while (!entries_.empty() && entries_.begin()->second.kept + max_age_ < now) entries_.erase(entries_.begin());

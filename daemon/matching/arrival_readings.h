@@ -7,8 +7,8 @@
 //
 // Bounded: when full, newer deliveries are not kept (matching takes the oldest first, so those
 // held are normally the next to be matched). When full and this instance's matching has settled
-// nothing for max_age, the deliveries held longer than that are dropped first: other instances
-// match them.
+// nothing for max_age, the deliveries held longer than that are dropped first (other instances
+// probably match them, or matching here is stalled: either way they can be read again).
 //
 // A delivery stored again by hand (its body edited and put back to 'received') is matched from
 // the reading kept on arrival while it is held here: a reload (SIGHUP) drops such readings.

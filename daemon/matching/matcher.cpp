@@ -22,6 +22,7 @@ MatchCounts& MatchCounts::operator+=(const MatchCounts& o) {
   ignored += o.ignored;
   failed += o.failed;
   split_batches += o.split_batches;
+  read_again += o.read_again;
   return *this;
 }
 
@@ -407,6 +408,7 @@ MatchCounts Matcher::matchBatch(int limit, std::optional<int64_t> only_id, std::
         unread_rows.push_back(deliveries[i].id);
       }
     }
+    counts.read_again = static_cast<int>(unread.size());
     if (!unread.empty()) {
       const auto bodies = tx.rawBodies(unread_rows);
       if (bodies.size() != unread.size()) throw std::logic_error("stored bodies do not match the deliveries claimed");

@@ -50,6 +50,7 @@ struct MatchCounts {
   int ignored = 0;           // not (or no longer) a paid event
   int failed = 0;            // could not be processed; status 'failed' with the reason
   int split_batches = 0;     // batches that failed and were matched again one delivery at a time
+  int read_again = 0;        // deliveries whose stored body was fetched and read (none kept from arrival)
   int total() const { return accepted + duplicate_order + ignored + failed; }
   MatchCounts& operator+=(const MatchCounts& o);
 };

@@ -23,7 +23,7 @@ std::optional<int64_t> DeliveryInbox::store(const DeliveryRecord& delivery,
       continue;
     }
     // This thread writes: its own row and whatever queued behind the previous write.
-    const auto n = std::min(queue_.size(), max_batch_);   // at least this request's own row
+    const auto n = std::min(queue_.size(), max_batch_);   // at least one row, not always this request's
     std::vector<Slot*> batch;
     std::vector<Outcome> outcomes;   // allocated now: the failure path below must not allocate
     try {

@@ -25,7 +25,8 @@ class DeliveryInbox {
 
   // Blocks until the delivery is committed. Its row when stored now; nothing when (provider,
   // delivery_id) was already recorded. Throws DatabaseUnavailable (nothing stored: answer 503,
-  // the provider retries), or the database's error for this delivery alone.
+  // the provider retries), the database's error for this delivery alone, or std::bad_alloc
+  // (nothing stored).
   // stored: called with the row once it is committed, by the thread that wrote it, before any
   // request of its batch is answered (so before one of them wakes the matching worker, though
   // a worker already running may see the row first); what it throws is ignored.

@@ -414,7 +414,8 @@ TEST_CASE("the inbox hands each request's stored row to its hook before any requ
   struct Call {
     std::string request;
     int64_t row;
-    int answered;   // requests of the write answered when the hook ran
+    int answered;             // requests of the write whose store() had returned when the hook ran
+    std::size_t unanswered;   // requests the inbox had not answered when the hook ran
   };
   std::vector<Call> calls;
   std::map<std::string, std::optional<int64_t>> results;
@@ -429,7 +430,7 @@ TEST_CASE("the inbox hands each request's stored row to its hook before any requ
       std::function<void(int64_t)> hook = [&, name](int64_t row) {
         {
           std::lock_guard lock(mu);
-          calls.push_back({name, row, answered.load()});
+          calls.push_back({name, row, answered.load(), inbox.unanswered()});
         }
         if (name == "throws") throw std::runtime_error("hook failed");
       };
@@ -456,6 +457,7 @@ TEST_CASE("the inbox hands each request's stored row to its hook before any requ
   for (const auto& c : calls) {
     INFO(c.request);
     CHECK(c.answered == 0);
+    CHECK(c.unanswered == requests.size());   // the whole write, none of it answered yet
     CHECK(hooked.emplace(c.request, c.row).second);   // once each
   }
   std::map<std::string, int64_t> stored;
@@ -952,6 +954,7 @@ TEST_CASE("the matching worker takes what the endpoint read on arrival; after a 
   damage("evt_held");
   CHECK(d->matchReceived() == 1);
   CHECK(status("evt_held") == "accepted ");
+  CHECK(d.get("/metrics").body.find("capi_webhook_bodies_read_again_total 1") == std::string::npos);
   CHECK(f.db.scalar("SELECT order_ref FROM outbound_events") == "ORDER-held");
 
   // Read under settings a reload has replaced: read again under the new ones, which no longer
@@ -962,6 +965,7 @@ TEST_CASE("the matching worker takes what the endpoint read on arrival; after a 
   d->reload(fewer);
   CHECK(d->matchReceived() == 1);
   CHECK(status("evt_reloaded").rfind("ignored ", 0) == 0);
+  CHECK(hasLine(d.get("/metrics").body, "capi_webhook_bodies_read_again_total 1"));
   d->reload(cfg);
 
   // One batch of a delivery held and two that are not (stored by another instance): each is
@@ -977,6 +981,7 @@ TEST_CASE("the matching worker takes what the endpoint read on arrival; after a 
                     " FROM webhook_deliveries d JOIN payments p ON p.id = d.payment_id"
                     " WHERE d.delivery_id LIKE 'evt_mixed%'") ==
         "evt_mixed-held=ORDER-mixed-held evt_mixed-1=ORDER-mixed-1 evt_mixed-2=ORDER-mixed-2");
+  CHECK(hasLine(d.get("/metrics").body, "capi_webhook_bodies_read_again_total 3"));
 
   // Received by this instance, matched by another one: that one reads the stored body.
   REQUIRE(postSigned(d, f.clock, checkoutFor(f.clock, "elsewhere")).status == 200);

@@ -111,7 +111,9 @@ TEST_CASE("when full and matching here has settled nothing for the age limit, th
   r.remember(5);
   CHECK_FALSE(r.recall(5));
   // Row 2 is never matched here (another instance took it): once it has been held a minute, a
-  // newer delivery takes its place; row 4, kept later, stays.
+  // newer delivery takes its place; row 4, kept later, stays. A poll that claimed nothing
+  // settles nothing.
+  r.readings.settled({});
   r.clock.advance(31s);
   r.remember(6);
   CHECK_FALSE(r.recall(2));
