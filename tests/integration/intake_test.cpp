@@ -75,6 +75,35 @@ struct BlockedWriter {
   }
 };
 
+// An inbox whose first write ("evt_block") waits behind BlockedWriter's transaction, so that the
+// requests a test posts queue behind it until release().
+struct BlockedInbox {
+  TestDatabase db;
+  store::PgPool pool;
+  store::IngestStore ingest;
+  store::DeliveryInbox inbox;
+  BlockedWriter blocker;
+  std::atomic<int> first_result{-1};   // the blocked request: 1 stored, 0 a duplicate
+  std::thread first;
+  bool released = false;
+
+  explicit BlockedInbox(std::size_t max_batch = 256)
+      : pool(db.url(), 4, 0), ingest(pool), inbox(ingest, max_batch), blocker(db) {
+    first = std::thread([this] { first_result = inbox.store(delivery("evt_block")) ? 1 : 0; });
+    REQUIRE(pollUntil(20s, [&] { return blocker.writerWaits(); }));
+  }
+  // Commits the blocking transaction: the blocked write ends (its row a duplicate) and the next
+  // in the queue writes.
+  void release() {
+    blocker.held.commit();
+    released = true;
+  }
+  ~BlockedInbox() {
+    if (!released) release();
+    if (first.joinable()) first.join();
+  }
+};
+
 
 // Stores N received webhooks (b0, b1, ...) with no matching thread running.
 void storeBacklog(Fixture& f, const config::Config& cfg, int n) {
@@ -271,14 +300,8 @@ TEST_CASE("webhooks posted concurrently, each several times, are stored once eac
 }
 
 TEST_CASE("requests arriving while a delivery is being written share the next transaction", "[intake]") {
-  TestDatabase db;
-  store::PgPool pool(db.url(), 4, 0);
-  store::IngestStore ingest(pool);
-  store::DeliveryInbox inbox(ingest);
-  BlockedWriter blocker(db);
-  std::atomic<int> first_result{-1};
-  std::thread first([&] { first_result = inbox.store(delivery("evt_block")) ? 1 : 0; });
-  REQUIRE(pollUntil(20s, [&] { return blocker.writerWaits(); }));
+  BlockedInbox b;
+  auto& inbox = b.inbox;
   constexpr int kFollowers = 20;
   std::vector<std::atomic<int>> results(kFollowers);
   for (auto& r : results) r = -1;
@@ -288,28 +311,23 @@ TEST_CASE("requests arriving while a delivery is being written share the next tr
   REQUIRE(pollUntil(20s, [&] { return inbox.waiting() == static_cast<size_t>(kFollowers); }));
   CHECK(inbox.writes() == 0);
   CHECK(inbox.unanswered() == kFollowers + 1);   // the twenty and the one being written
-  blocker.held.commit();
-  first.join();
+  b.release();
+  b.first.join();
   for (auto& t : followers) t.join();
   CHECK(inbox.unanswered() == 0);
-  CHECK(first_result == 0);   // the held transaction stored evt_block first: a duplicate
+  CHECK(b.first_result == 0);   // the held transaction stored evt_block first: a duplicate
   for (int i = 0; i < kFollowers; ++i) {
     INFO("follower " << i);
     CHECK(results[i] == 1);
   }
   // One transaction for the blocked write, one for all twenty that queued behind it.
   CHECK(inbox.writes() == 2);
-  CHECK(db.scalar("SELECT count(*) FROM webhook_deliveries WHERE status = 'received'") == std::to_string(kFollowers));
+  CHECK(b.db.scalar("SELECT count(*) FROM webhook_deliveries WHERE status = 'received'") == std::to_string(kFollowers));
 }
 
 TEST_CASE("a queue longer than one write's batch is written in turns, each request woken when its row is", "[intake]") {
-  TestDatabase db;
-  store::PgPool pool(db.url(), 4, 0);
-  store::IngestStore ingest(pool);
-  store::DeliveryInbox inbox(ingest, 4);
-  BlockedWriter blocker(db);
-  std::thread first([&] { inbox.store(delivery("evt_block")); });
-  REQUIRE(pollUntil(20s, [&] { return blocker.writerWaits(); }));
+  BlockedInbox b(4);
+  auto& inbox = b.inbox;
   // Ten requests queue behind the blocked write. Once it ends, the first of them writes four,
   // wakes them and the next in line, which writes the next four, and so on: none is left waiting.
   constexpr int kFollowers = 10;
@@ -321,31 +339,26 @@ TEST_CASE("a queue longer than one write's batch is written in turns, each reque
     // In order, so the turns are predictable.
     REQUIRE(pollUntil(20s, [&] { return inbox.waiting() == static_cast<size_t>(i + 1); }));
   }
-  blocker.held.commit();
+  b.release();
   // A request nobody wakes would wait forever: fail (ending the process) instead of hanging.
   REQUIRE(pollUntil(20s, [&] {
     return std::all_of(results.begin(), results.end(), [](const auto& r) { return r != -1; });
   }));
   CHECK(inbox.unanswered() == 0);
-  first.join();
+  b.first.join();
   for (auto& t : followers) t.join();
   for (int i = 0; i < kFollowers; ++i) {
     INFO("follower " << i);
     CHECK(results[i] == 1);
   }
   CHECK(inbox.writes() == 1 + 3);   // the blocked write, then 4 + 4 + 2
-  CHECK(db.scalar("SELECT count(*) FROM webhook_deliveries WHERE status = 'received'") == std::to_string(kFollowers));
+  CHECK(b.db.scalar("SELECT count(*) FROM webhook_deliveries WHERE status = 'received'") == std::to_string(kFollowers));
 }
 
 TEST_CASE("a delivery PostgreSQL refuses fails only its own request, not the batch it was written with",
           "[intake]") {
-  TestDatabase db;
-  store::PgPool pool(db.url(), 4, 0);
-  store::IngestStore ingest(pool);
-  store::DeliveryInbox inbox(ingest);
-  BlockedWriter blocker(db);
-  std::thread first([&] { inbox.store(delivery("evt_block")); });
-  REQUIRE(pollUntil(20s, [&] { return blocker.writerWaits(); }));
+  BlockedInbox b;
+  auto& inbox = b.inbox;
   // jsonb cannot hold U+0000; the endpoints refuse such bodies before they get here.
   std::atomic<bool> bad_failed{false};
   std::atomic<int> good_stored{0};
@@ -363,13 +376,13 @@ TEST_CASE("a delivery PostgreSQL refuses fails only its own request, not the bat
       if (inbox.store(delivery("evt_good" + std::to_string(i)))) ++good_stored;
     });
   REQUIRE(pollUntil(20s, [&] { return inbox.waiting() == 6; }));
-  blocker.held.commit();
-  first.join();
+  b.release();
+  b.first.join();
   for (auto& t : followers) t.join();
   CHECK(bad_failed);
   CHECK(good_stored == 5);
-  CHECK(db.scalar("SELECT count(*) FROM webhook_deliveries WHERE delivery_id LIKE 'evt_good%'") == "5");
-  CHECK(db.scalar("SELECT count(*) FROM webhook_deliveries WHERE delivery_id = 'evt_bad'") == "0");
+  CHECK(b.db.scalar("SELECT count(*) FROM webhook_deliveries WHERE delivery_id LIKE 'evt_good%'") == "5");
+  CHECK(b.db.scalar("SELECT count(*) FROM webhook_deliveries WHERE delivery_id = 'evt_bad'") == "0");
 }
 
 TEST_CASE("a delivery twice in one write is stored from its first copy, which alone is told its row", "[intake]") {
@@ -401,13 +414,8 @@ TEST_CASE("a delivery twice in one write is stored from its first copy, which al
 
 TEST_CASE("the inbox hands each request's stored row to its hook before any request of the write is answered",
           "[intake]") {
-  TestDatabase db;
-  store::PgPool pool(db.url(), 4, 0);
-  store::IngestStore ingest(pool);
-  store::DeliveryInbox inbox(ingest);
-  BlockedWriter blocker(db);
-  std::thread first([&] { inbox.store(delivery("evt_block")); });
-  REQUIRE(pollUntil(20s, [&] { return blocker.writerWaits(); }));
+  BlockedInbox b;
+  auto& inbox = b.inbox;
 
   std::atomic<int> answered{0};
   std::mutex mu;
@@ -446,8 +454,8 @@ TEST_CASE("the inbox hands each request's stored row to its hook before any requ
       results[name] = row;
     });
   REQUIRE(pollUntil(20s, [&] { return inbox.waiting() == requests.size(); }));
-  blocker.held.commit();
-  first.join();
+  b.release();
+  b.first.join();
   for (auto& t : followers) t.join();
 
   CHECK(results.count("bad") == 0);   // refused
