@@ -168,7 +168,10 @@ class StripeEndpoint final : public http::Endpoint {
       spdlog::warn("stripe webhook malformed: {}", parsed.error);
       return jsonError(Outcome::BadRequest, "malformed event: " + parsed.error);
     }
-    auto& f = parsed.facts;
+    // Shared, so that what was read is kept for this instance's matching worker without a copy;
+    // read only (here and by matching) once the delivery is handed to the inbox.
+    const auto facts = std::make_shared<webhooks::PaymentFacts>(std::move(parsed.facts));
+    auto& f = *facts;
     webhooks::stripe::ignoreTestModeUnlessAccepted(f, options->accept_test_mode);
     if (f.paid) noteInvoiceSplit(f, options->paid_event_types);
     store::DeliveryRecord d;
@@ -181,12 +184,10 @@ class StripeEndpoint final : public http::Endpoint {
     d.livemode = f.livemode;
     d.raw_body = req.body;
     d.received_at = clock_.now();
-    // What was read is kept for this instance's matching worker as soon as the row is committed.
+    // Kept for the matching worker as soon as the row is committed.
     std::function<void(int64_t)> keep;
     if (f.paid && readings_)
-      keep = [this, &options, held = std::make_shared<const webhooks::PaymentFacts>(f)](int64_t row) {
-        readings_->remember(row, options, held);
-      };
+      keep = [this, &options, &facts](int64_t row) { readings_->remember(row, options, facts); };
     std::optional<int64_t> row;
     try {
       row = inbox_.store(d, keep);
