@@ -7,11 +7,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include <stdexcept>
-
 #include <algorithm>
 #include <map>
 #include <set>
+#include <stdexcept>
 #include <utility>
 
 namespace capi::matching {
